@@ -1,0 +1,1 @@
+"""rlm_toolkit."""

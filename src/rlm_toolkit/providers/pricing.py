@@ -1,0 +1,72 @@
+"""Dated USD prices per million tokens, and the cost of a call.
+
+Unknown models get cost None (reported as unknown), never an invented number. Models served
+from the user's own machine (loopback base URLs, local runtimes) cost $0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from .base import Usage
+
+PRICES_AS_OF = "2026-11-01"
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens. `cached_input` defaults to `input` when the API has no discount."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+# Public list prices (USD / 1M tokens), keyed by "provider/model".
+PRICES: dict[str, Price] = {
+    "openai/gpt-4o": Price(2.50, 10.00, 1.25),
+    "openai/gpt-4o-mini": Price(0.15, 0.60, 0.075),
+    "openai/gpt-4.1": Price(2.00, 8.00, 0.50),
+    "openai/gpt-4.1-mini": Price(0.40, 1.60, 0.10),
+    "openai/gpt-4.1-nano": Price(0.10, 0.40, 0.025),
+    "openai/o3": Price(2.00, 8.00, 0.50),
+    "openai/o4-mini": Price(1.10, 4.40, 0.275),
+    "openai/gpt-5": Price(1.25, 10.00, 0.125),
+    "openai/gpt-5-mini": Price(0.25, 2.00, 0.025),
+    "openai/gpt-5-nano": Price(0.05, 0.40, 0.005),
+}
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+def is_loopback(base_url: str | None) -> bool:
+    """True when the URL points at this machine."""
+    if not base_url:
+        return False
+    host = urlparse(base_url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def lookup(name: str) -> Price | None:
+    """The price of "provider/model", also trying dated snapshots ("gpt-4o-2024-08-06")."""
+    if name in PRICES:
+        return PRICES[name]
+    best: str | None = None
+    for key in PRICES:
+        if name.startswith(key + "-") and (best is None or len(key) > len(best)):
+            best = key
+    return PRICES[best] if best else None
+
+
+def cost_of(usage: Usage, price: Price | None) -> float | None:
+    """USD for `usage` at `price`; None when the price is unknown."""
+    if price is None:
+        return None
+    cached = min(usage.cached_tokens, usage.input_tokens)
+    cached_rate = price.cached_input if price.cached_input is not None else price.input
+    return (
+        (usage.input_tokens - cached) * price.input
+        + cached * cached_rate
+        + usage.output_tokens * price.output
+    ) / 1_000_000

@@ -1,0 +1,248 @@
+"""The persistent REPL namespace the model's code runs in. Standard library only."""
+
+from __future__ import annotations
+
+import ast
+import io
+import linecache
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .helpers import describe, grep, split_document
+
+PROTECTED = (
+    "context", "llm", "llm_query", "llm_batch", "rlm_query", "rlm_batch",
+    "FINAL", "FINAL_VAR", "SHOW_VARS", "split_document", "grep",
+)
+
+
+class BudgetExhausted(BaseException):
+    """The run's budget is spent: no more LLM calls. Not an Exception, so it is not swallowed."""
+
+
+class LLMFailed(str):
+    """The text of a failed sub-call inside llm_batch: the batch goes on, this item says why."""
+
+    failed = True
+
+
+class CappedWriter(io.TextIOBase):
+    """A stdout stand-in that keeps the first `limit` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        room = self.limit - self.kept
+        if room > 0:
+            piece = s[:room]
+            self.parts.append(piece)
+            self.kept += len(piece)
+            self.dropped += len(s) - len(piece)
+        else:
+            self.dropped += len(s)
+        return len(s)
+
+    def writable(self) -> bool:
+        return True
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+Caller = Callable[[str, dict[str, Any]], Any]
+
+
+class Repl:
+    """Runs code steps in one namespace that persists between steps."""
+
+    def __init__(self, context: Any, call_host: Caller, capture_limit: int = 1_000_000) -> None:
+        self._call = call_host
+        self.capture_limit = capture_limit
+        self.steps = 0
+        self._final: dict[str, Any] | None = None
+        self.ns: dict[str, Any] = {"__name__": "__repl__", "__builtins__": __builtins__}
+        self.originals: dict[str, Any] = {
+            "context": context,
+            "llm": self.llm,
+            "llm_query": self.llm,
+            "llm_batch": self.llm_batch,
+            "rlm_query": self.rlm_query,
+            "rlm_batch": self.rlm_batch,
+            "FINAL": self.final,
+            "FINAL_VAR": self.final_var,
+            "SHOW_VARS": self.show_vars,
+            "split_document": split_document,
+            "grep": self.grep,
+        }
+        self.ns.update(self.originals)
+        self.ns["answer"] = {"content": "", "ready": False}
+
+    # --- helpers visible to the model -------------------------------------------------
+    def llm(self, prompt: Any, **options: Any) -> str:
+        """Ask a sub-LLM one question; returns its text."""
+        reply = self._call("llm", {"prompts": [_text(prompt)], "options": options})
+        item = reply[0]
+        if isinstance(item, dict) and "error" in item:
+            raise RuntimeError(f"llm() failed: {item['error']}")
+        return str(item)
+
+    def llm_batch(self, prompts: list[Any], **options: Any) -> list[str]:
+        """Ask many prompts concurrently; results in input order, failures as LLMFailed text."""
+        if isinstance(prompts, (str, bytes)) or not hasattr(prompts, "__iter__"):
+            raise TypeError("llm_batch needs a list of prompts; for one prompt use llm(prompt)")
+        texts = [_text(p) for p in prompts]
+        if not texts:
+            return []
+        reply = self._call("llm", {"prompts": texts, "options": options})
+        return [_item(r) for r in reply]
+
+    def rlm_query(self, prompt: Any, context: Any = None) -> str:
+        """Run a child RLM (one level deeper) on `context`, or on the prompt itself."""
+        return self.rlm_batch([prompt], None if context is None else [context])[0]
+
+    def rlm_batch(self, prompts: list[Any], contexts: list[Any] | None = None) -> list[str]:
+        """Child RLM runs, concurrently; results in input order."""
+        texts = [_text(p) for p in prompts]
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError("rlm_batch: give one context per prompt, or none")
+        reply = self._call("rlm", {"prompts": texts, "contexts": contexts})
+        return [_item(r) for r in reply]
+
+    def final(self, value: Any) -> Any:
+        """Give the final answer: the value as it is now."""
+        self._final = {"value": _text(value)}
+        return value
+
+    def final_var(self, name: Any) -> None:
+        """Give the final answer: the variable called `name`, read when this step ends."""
+        self._final = {"var": str(name).strip().strip("'\"")}
+
+    def show_vars(self) -> dict[str, str]:
+        """Your variables, each with its type and size."""
+        return self.user_vars()
+
+    def grep(self, pattern: str, text: Any = None, context_lines: int = 0, **kw: Any) -> list[str]:
+        """Matching lines of `text` (default: context) as "L<n>: line"."""
+        default = self.originals["context"]
+        return grep(pattern, text, context_lines, _default=_as_text(default), **kw)
+
+    # --- stepping ---------------------------------------------------------------------
+    def user_vars(self) -> dict[str, str]:
+        hidden = set(self.originals) | {"__name__", "__builtins__", "answer"}
+        out: dict[str, str] = {}
+        for name, value in self.ns.items():
+            if name in hidden or name.startswith("_") or type(value).__name__ == "module":
+                continue
+            out[name] = describe(value)
+            if len(out) >= 50:
+                break
+        return out
+
+    def run(self, code: str) -> dict[str, Any]:
+        """Run one step; report its output, error, final answer and state."""
+        self.steps += 1
+        self._final = None
+        filename = f"<repl-{self.steps}>"
+        out = CappedWriter(self.capture_limit)
+        err = CappedWriter(self.capture_limit)
+        error: str | None = None
+        started = time.perf_counter()
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            self._exec(code, filename)
+        except BudgetExhausted as exc:
+            error = f"BudgetExhausted: {exc}"
+        except BaseException as exc:  # the model's code may raise anything, SystemExit too
+            error = _trimmed_traceback(exc)
+        finally:
+            sys.stdout, sys.stderr = saved
+        final = self._resolve_final()
+        restored = self._restore()
+        answer = self.ns.get("answer")
+        if not isinstance(answer, dict):
+            answer = {"content": "", "ready": False}
+        return {
+            "op": "result",
+            "stdout": out.getvalue(),
+            "stderr": err.getvalue(),
+            "dropped_chars": out.dropped + err.dropped,
+            "error": error,
+            "final": final,
+            "answer": {"content": _text(answer.get("content", "")), "ready": bool(answer.get("ready"))},
+            "restored": restored,
+            "vars": self.user_vars(),
+            "elapsed": time.perf_counter() - started,
+        }
+
+    def _exec(self, code: str, filename: str) -> None:
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        tree = ast.parse(code, filename, "exec")
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr):
+            body = ast.Module(body=tree.body[:-1], type_ignores=[])
+            exec(compile(body, filename, "exec"), self.ns)
+            value = eval(compile(ast.Expression(last.value), filename, "eval"), self.ns)
+            if value is not None:
+                print(repr(value))
+        else:
+            exec(compile(tree, filename, "exec"), self.ns)
+
+    def _resolve_final(self) -> dict[str, Any] | None:
+        if self._final is None or "var" not in self._final:
+            return self._final
+        name = self._final["var"]
+        if name in self.ns and name not in self.originals:
+            return {"value": _text(self.ns[name])}
+        return {"missing": name}
+
+    def _restore(self) -> list[str]:
+        restored = [n for n, v in self.originals.items() if self.ns.get(n) is not v]
+        for name in restored:
+            self.ns[name] = self.originals[name]
+        return restored
+
+    def resolve(self, name: str) -> dict[str, Any]:
+        """The value of a variable as text, for FINAL_VAR written outside code."""
+        name = name.strip().strip("'\"")
+        if name in self.ns and name not in self.originals and not name.startswith("__"):
+            return {"op": "value", "found": True, "value": _text(self.ns[name])}
+        return {"op": "value", "found": False, "value": None}
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _item(reply: Any) -> str:
+    if isinstance(reply, dict) and "error" in reply:
+        return LLMFailed(f"[LLM call failed: {reply['error']}]")
+    return str(reply)
+
+
+def _trimmed_traceback(exc: BaseException) -> str:
+    """The traceback of the model's own code only: our frames are left out."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<repl-")]
+    lines = traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    head = "Traceback (most recent call last):\n" if frames else ""
+    return head + "".join(lines)
