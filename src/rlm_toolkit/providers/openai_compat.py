@@ -6,6 +6,7 @@ gateways, test servers on loopback). No client-side throttling; no key needed fo
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -49,13 +50,26 @@ class OpenAICompatibleProvider:
                 "or pass base_url=... to reach a local server that needs none"
             )
         self._extra_body = extra_body or {}
-        self._client = openai.AsyncOpenAI(
-            api_key=key or NO_KEY,
-            base_url=base_url,
-            timeout=timeout_s,
-            max_retries=max_retries,
-            default_headers=default_headers,
-        )
+        self._client_kwargs: dict[str, Any] = {
+            "api_key": key or NO_KEY,
+            "base_url": base_url,
+            "timeout": timeout_s,
+            "max_retries": max_retries,
+            "default_headers": default_headers,
+        }
+        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI]] = {}
+
+    @property
+    def _client(self) -> openai.AsyncOpenAI:
+        """One SDK client per event loop: an HTTP pool cannot be shared across loops."""
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(id(loop))
+        if entry is None or entry[0] is not loop:
+            for key in [k for k, (lp, _) in self._clients.items() if lp.is_closed()]:
+                del self._clients[key]
+            entry = (loop, openai.AsyncOpenAI(**self._client_kwargs))
+            self._clients[id(loop)] = entry
+        return entry[1]
 
     @property
     def name(self) -> str:
@@ -139,7 +153,10 @@ class OpenAICompatibleProvider:
         return ProviderError(f"{self.name} failed ({status}): {exc}", retryable=retryable, status=status)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        loop = asyncio.get_running_loop()
+        entry = self._clients.pop(id(loop), None)
+        if entry is not None:
+            await entry[1].close()
 
 
 def _usage(raw: Any) -> Usage:
