@@ -1,0 +1,90 @@
+"""Reading the model's reply: code blocks to run and a final answer written as text.
+
+Forgiving by design (small models): ```repl, ```python, ```py and bare ``` fences are code; an
+unclosed last fence still counts. FINAL(...) written as text counts only at the start of a line
+outside code, so a FINAL mentioned in prose or in a plan does not end the run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+CODE_LANGS = {"repl", "python", "py", "python3", ""}
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*$", re.MULTILINE)
+_FINAL = re.compile(r"^[ \t]*(?:\*\*)?(FINAL_VAR|FINAL)\((.*)\)(?:\*\*)?[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    """Code blocks in order, and the reply's text with code removed."""
+
+    code_blocks: list[str]
+    prose: str
+
+
+def parse_reply(text: str) -> ParsedReply:
+    """Split a reply into runnable code blocks and the prose around them."""
+    blocks: list[str] = []
+    prose: list[str] = []
+    pos = 0
+    fences = list(_FENCE.finditer(text))
+    i = 0
+    while i < len(fences):
+        opening = fences[i]
+        lang = opening.group(1).lower()
+        closing = fences[i + 1] if i + 1 < len(fences) else None
+        prose.append(text[pos : opening.start()])
+        body_end = closing.start() if closing else len(text)
+        body = text[opening.end() : body_end].strip("\n")
+        if lang in CODE_LANGS and body.strip() and _looks_like_code(body, lang):
+            blocks.append(body)
+        pos = closing.end() if closing else len(text)
+        i += 2
+    prose.append(text[pos:])
+    return ParsedReply(blocks, "".join(prose))
+
+
+def _looks_like_code(body: str, lang: str) -> bool:
+    if lang:
+        return True
+    try:  # a bare fence: only if it parses as Python
+        ast.parse(body)
+    except SyntaxError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class TextFinal:
+    """A FINAL(...) or FINAL_VAR(...) written as text. `value` is unquoted when it was a literal."""
+
+    kind: str  # "FINAL" or "FINAL_VAR"
+    raw: str
+    value: str
+
+    @property
+    def name(self) -> str | None:
+        """The variable it names, when it is an identifier."""
+        candidate = self.value.strip().strip("'\"") if self.kind == "FINAL_VAR" else self.raw.strip()
+        return candidate if candidate.isidentifier() else None
+
+
+def find_text_final(prose: str) -> TextFinal | None:
+    """The FINAL written at the start of a line in `prose`, if any."""
+    match = _FINAL.search(prose)
+    if match is None:
+        return None
+    kind, raw = match.group(1), match.group(2).strip()
+    return TextFinal(kind, raw, _unquote(raw))
+
+
+def _unquote(raw: str) -> str:
+    if (len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"") or raw[:3] in ('"""', "'''"):
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            return raw
+        return value if isinstance(value, str) else str(value)
+    return raw

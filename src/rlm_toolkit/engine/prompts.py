@@ -1,0 +1,113 @@
+"""What the root model reads: the system prompt, the task with the context's metadata, and a
+bounded history of earlier steps (older ones compacted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..providers.base import Message
+from .context import ContextInfo
+
+SYSTEM_PROMPT = """\
+You answer a query about a context that is too large to read at once. The context is NOT in \
+this conversation: it is stored in a Python REPL as the variable `context`. You work by \
+writing Python code in ```repl blocks; each block runs in the REPL and you see its printed \
+output (long outputs are cut, so print summaries and slices, not everything).
+
+In the REPL you have:
+- `context`: the data (see its type and size below). Never reassign it.
+- `llm(prompt)` -> str: ask a sub-model about a piece of text you pass in the prompt. It sees \
+only what you give it, so include the relevant text and the question. Use it to read and \
+understand chunks; it can handle about 100K characters per call.
+- `llm_batch(prompts)` -> list[str]: many `llm` calls in parallel, results in order. A failed \
+item comes back as text starting with "[LLM call failed".
+- `rlm_query(prompt, context=None)` -> str: a recursive sub-run with its own REPL, for \
+sub-tasks that are themselves too large for one call.
+- `split_document(text, size=20000, overlap=0)` -> list[str]; `grep(pattern, text=None, \
+context_lines=0)` -> matching lines of `context` as "L<n>: line"; `SHOW_VARS()`.
+- Variables, functions and imports persist between blocks. The standard library is available.
+
+How to work:
+1. Look first: print the size, a slice, or grep for key terms. Do not guess.
+2. For questions about meaning, split the context into chunks and ask `llm_batch` about each \
+chunk, then combine the answers in code. For exact look-ups, use code (grep, re, slicing).
+3. Keep every finding in variables; print short evidence, not whole chunks.
+4. When you are sure, give the final answer with FINAL(value) inside a ```repl block (value \
+is evaluated) or FINAL_VAR("variable_name"); you may also set answer["content"] = ... and \
+answer["ready"] = True. Only give the final answer after you have seen the evidence in the \
+output of an earlier step.
+
+Write one or two short ```repl blocks per reply and wait for their output."""
+
+
+def user_task(query: str, info: ContextInfo, memory_block: str = "") -> str:
+    """The first user message: the query and what the context looks like."""
+    parts = [f"Query: {query}", "", "The context variable:", info.render()]
+    if memory_block:
+        parts += ["", "Relevant memories from earlier sessions:", memory_block]
+    parts += ["", "Start by looking at the context with code. Your first ```repl block:"]
+    return "\n".join(parts)
+
+
+@dataclass
+class Turn:
+    """One earlier exchange: what the model wrote and what it was told back."""
+
+    reply: str
+    feedback: str
+    summary: str
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with a marker saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n... [+{len(text) - limit:,} chars]"
+
+
+def build_messages(
+    system: str,
+    task: str,
+    turns: list[Turn],
+    *,
+    keep_recent: int,
+    reply_limit: int,
+    max_summaries: int = 24,
+) -> list[Message]:
+    """The whole root prompt. Its size is bounded whatever the number of turns."""
+    messages: list[Message] = [{"role": "system", "content": system}]
+    older, recent = turns[:-keep_recent] if keep_recent else turns, turns[-keep_recent:]
+    if not keep_recent:
+        recent = []
+    head = task
+    if older:
+        shown = older[-max_summaries:]
+        skipped = len(older) - len(shown)
+        lines = [f"(earlier steps, compacted; {skipped} older step(s) omitted)" if skipped
+                 else "(earlier steps, compacted)"]
+        lines += [t.summary for t in shown]
+        head = f"{task}\n\n" + "\n".join(lines)
+    messages.append({"role": "user", "content": head})
+    for turn in recent:
+        messages.append({"role": "assistant", "content": clip(turn.reply, reply_limit)})
+        messages.append({"role": "user", "content": turn.feedback})
+    return messages
+
+
+ANSWER_NOW = (
+    "You have no steps left. Using only what you have found so far, give your best final answer "
+    "now, as a line FINAL(your answer). Do not write code."
+)
+FIRST_TURN_GUARD = (
+    "You gave a final answer before looking at the context. The answer must come from the data: "
+    "first write a ```repl block that inspects `context` (print a slice, grep, or use llm on "
+    "chunks), then answer."
+)
+NO_CODE = (
+    "Your reply had no ```repl code block and no final answer. Write a ```repl block to look "
+    "at `context`, or give the final answer with FINAL(...)."
+)
+EARLY_TEXT_FINAL = (
+    "You wrote FINAL(...) in the same reply as code, before seeing what the code printed, so "
+    "it was not accepted. Read the output above, then give the final answer."
+)

@@ -1,0 +1,142 @@
+"""The RLM class: the public entry point.
+
+    rlm = RLM.from_ollama("llama3")
+    result = rlm.run(context=open("huge.txt").read(), query="Find the main conclusions")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..providers import resolve
+from ..providers.base import Provider
+from .config import RLMConfig
+from .context import load_context
+from .events import EventHandler
+from .loop import Run
+from .result import RLMResult
+from .tree import RunTree
+
+ProviderSpec = str | Provider | list[str | Provider]
+
+
+class RLM:
+    """A Recursive Language Model: `root` writes code over the context, `sub` reads slices.
+
+    `root` and `sub` are provider objects or "provider/model" strings; `sub` defaults to
+    `root`. `base_url` and `api_key` apply to providers named by string.
+    """
+
+    def __init__(
+        self,
+        root: ProviderSpec,
+        sub: ProviderSpec | None = None,
+        config: RLMConfig | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        memory: Any = None,
+        remember: bool = False,
+        **provider_options: Any,
+    ) -> None:
+        if config is not None and not isinstance(config, RLMConfig):
+            raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
+        self.config = config or RLMConfig()
+        opts = {"base_url": base_url, "api_key": api_key, **provider_options}
+        self.root: Provider = resolve(root, **opts)  # type: ignore[arg-type]
+        self.sub: Provider = self.root if sub is None else resolve(sub, **opts)  # type: ignore[arg-type]
+        self.memory = memory
+        self.remember = remember
+        if remember and memory is None:
+            raise ConfigError("remember=True needs a memory: RLM(..., memory=HierarchicalMemory())")
+
+    # --- factories ----------------------------------------------------------------------
+    @classmethod
+    def from_provider(cls, spec: ProviderSpec, **kwargs: Any) -> RLM:
+        """An RLM on any provider: "groq/llama-3.3-70b-versatile", a provider object, a list."""
+        return cls(spec, **kwargs)
+
+    @classmethod
+    def from_openai(cls, model: str = "gpt-4o-mini", **kwargs: Any) -> RLM:
+        """OpenAI or any OpenAI-compatible server (pass base_url=...). Key: OPENAI_API_KEY."""
+        return cls(f"openai/{model}", **kwargs)
+
+    @classmethod
+    def from_ollama(cls, model: str = "llama3", **kwargs: Any) -> RLM:
+        """A model served by Ollama at OLLAMA_HOST (default 127.0.0.1:11434)."""
+        return cls(f"ollama/{model}", **kwargs)
+
+    @classmethod
+    def from_anthropic(cls, model: str = "claude-sonnet-4-5", **kwargs: Any) -> RLM:
+        """Anthropic's Messages API. Key: ANTHROPIC_API_KEY."""
+        return cls(f"anthropic/{model}", **kwargs)
+
+    @classmethod
+    def from_gemini(cls, model: str = "gemini-2.5-flash", **kwargs: Any) -> RLM:
+        """Google Gemini. Key: GEMINI_API_KEY or GOOGLE_API_KEY."""
+        return cls(f"gemini/{model}", **kwargs)
+
+    @classmethod
+    def local(cls, model: str = "qwen2.5-coder-1.5b", **kwargs: Any) -> RLM:
+        """The embedded local model: no server, no API key (`pip install rlm-toolkit[local]`)."""
+        return cls(f"local/{model}", **kwargs)
+
+    # --- running ------------------------------------------------------------------------
+    async def arun(
+        self,
+        context: str | bytes | list[Any] | dict[str, Any] | Path,
+        query: str,
+        *,
+        on_event: EventHandler | None = None,
+        config: RLMConfig | None = None,
+    ) -> RLMResult:
+        """Run over `context` to answer `query`. Never raises for a limit: see `result.status`."""
+        if not isinstance(query, str) or not query.strip():
+            raise ConfigError("query must be a non-empty string: what should the model find?")
+        cfg = config or self.config
+        data = load_context(context)
+        tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory)
+        tree.trace.metadata.update(
+            root_model=self.root.name, sub_model=self.sub.name, max_depth=cfg.max_depth,
+            max_iterations=cfg.max_iterations, backend=self.root.name.split("/")[0],
+            backend_kwargs={"model_name": self.root.name}, other_backends=[self.sub.name],
+            environment_kwargs={"sandbox": cfg.sandbox},
+        )
+        result = await Run(tree, data, query).execute()
+        if self.remember and self.memory is not None and result.answer:
+            self.memory.add_episode(
+                f"Q: {query}\nA: {result.answer}", metadata={"source": "rlm", "status": result.status}
+            )
+        return result
+
+    def run(
+        self,
+        context: str | bytes | list[Any] | dict[str, Any] | Path,
+        query: str,
+        **kwargs: Any,
+    ) -> RLMResult:
+        """The synchronous `arun`. Works inside a running event loop too (Jupyter)."""
+
+        async def once() -> RLMResult:
+            try:
+                return await self.arun(context, query, **kwargs)
+            finally:
+                await self._close_clients()
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(once())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, once()).result()
+
+    async def _close_clients(self) -> None:
+        for provider in {id(p): p for p in (self.root, self.sub)}.values():
+            await provider.aclose()
+
+    def __repr__(self) -> str:
+        return f"RLM(root={self.root.name!r}, sub={self.sub.name!r})"
