@@ -140,7 +140,7 @@ class OpenAICompatibleProvider:
         where = self.base_url or "the provider"
         if isinstance(exc, openai.APIConnectionError):
             return ProviderUnreachable(
-                f"cannot reach {self.name} at {where}: {exc}. Is the server running and the "
+                f"cannot reach {self.name} at {where}: {str(exc).rstrip('.')}. Is the server running and the "
                 "base_url right?",
                 retryable=True,
             )

@@ -16,8 +16,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from worker.channel import FdChannel  # noqa: E402
-from worker.repl import BudgetExhausted, Repl  # noqa: E402
+from worker.channel import FdChannel
+from worker.repl import BudgetExhausted, Repl
 
 
 def _take_protocol_fds() -> FdChannel:

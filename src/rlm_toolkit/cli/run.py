@@ -1,0 +1,140 @@
+"""`rlm run`: answer a query about a file (or stdin) with a live view of the run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from ..engine import RLM, Event, RLMConfig
+from ..errors import ConfigError
+
+LOCAL_DEFAULT = "local/qwen2.5-coder-1.5b"
+KEY_DEFAULTS = (
+    ("OPENAI_API_KEY", "openai/gpt-4o-mini"),
+    ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"),
+    ("GEMINI_API_KEY", "gemini/gemini-2.5-flash"),
+)
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser("run", help="run an RLM over a file and print the answer",
+                            description="Run a Recursive Language Model over a file or stdin.")
+    p.add_argument("--context", required=True, metavar="FILE|-", help="the input file, or - for stdin")
+    p.add_argument("--query", "-q", required=True, help="the question to answer")
+    p.add_argument("--model", "-m", help="root model as provider/model (default: $RLM_MODEL, a "
+                   "provider whose API key is set, else the embedded local model)")
+    p.add_argument("--sub-model", help="model for sub-calls (default: the root model)")
+    p.add_argument("--base-url", help="server URL for the provider (a proxy, vLLM, a test server)")
+    p.add_argument("--max-iterations", type=int, default=None)
+    p.add_argument("--max-depth", type=int, default=None)
+    p.add_argument("--max-tokens", type=int, default=None, help="token budget for the whole run")
+    p.add_argument("--max-cost", type=float, default=None, help="USD budget for the whole run")
+    p.add_argument("--timeout", type=float, default=None, help="seconds for the whole run")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "landlock", "unsafe-local"), default=None)
+    p.add_argument("--trace", metavar="OUT.jsonl", help="save the run's trace as JSONL")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no live view")
+    p.set_defaults(func=run_command)
+
+
+def default_model(err: Console) -> str:
+    """$RLM_MODEL, else a provider whose key is set, else the local model (said in one line)."""
+    if os.environ.get("RLM_MODEL"):
+        return os.environ["RLM_MODEL"]
+    for var, model in KEY_DEFAULTS:
+        if os.environ.get(var):
+            return model
+    err.print(f"[dim]no --model and no API key set: using the embedded local model ({LOCAL_DEFAULT})[/]")
+    return LOCAL_DEFAULT
+
+
+def read_context(spec: str) -> str | bytes | Path:
+    if spec == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"context file {spec!r} not found: give an existing file, or - for stdin")
+    return path
+
+
+class LiveView:
+    """A one-line live status of the run on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.monotonic()
+        self.iteration = 0
+        self.subcalls = 0
+        self.children = 0
+        self.last = "starting"
+        self.live = Live(self.render(), console=console, refresh_per_second=8, transient=True)
+
+    def render(self) -> Text:
+        took = time.monotonic() - self.started
+        return Text.assemble(
+            ("rlm ", "bold cyan"),
+            f"iteration {self.iteration}  sub-calls {self.subcalls}  child runs {self.children}  "
+            f"{took:5.1f}s  ",
+            (self.last[:70], "dim"),
+        )
+
+    def __call__(self, event: Event) -> None:
+        if event.depth == 0 and event.kind == "iteration":
+            self.iteration = event.iteration
+            self.last = "thinking"
+        elif event.kind == "code" and event.depth == 0:
+            code = str(event.data.get("code", "")).strip().splitlines()
+            self.last = f"ran: {code[0] if code else ''}"
+        elif event.kind == "subcall":
+            self.subcalls += 1
+        elif event.kind == "child_start":
+            self.children += 1
+        self.live.update(self.render())
+
+
+def run_command(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    context = read_context(args.context)
+    model = args.model or default_model(err)
+    overrides = {
+        "max_iterations": args.max_iterations, "max_depth": args.max_depth,
+        "max_tokens": args.max_tokens, "max_cost": args.max_cost, "timeout_s": args.timeout,
+        "sandbox": args.sandbox,
+    }
+    config = RLMConfig().with_(**{k: v for k, v in overrides.items() if v is not None})
+    rlm = RLM(model, args.sub_model, config, base_url=args.base_url)
+    show_live = not args.quiet and err.is_terminal
+    view = LiveView(err) if show_live else None
+    if view is not None:
+        with view.live:
+            result = rlm.run(context, args.query, on_event=view)
+    else:
+        result = rlm.run(context, args.query)
+    if args.trace:
+        result.trace.save(args.trace)
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
+    else:
+        print(result.answer)
+        cost = "unknown" if result.cost is None else f"${result.cost:.4f}"
+        err.print(
+            f"[dim]status {result.status} · {result.iterations} iterations · {result.subcalls} "
+            f"sub-calls · {result.usage.total_tokens:,} tokens · cost {cost} · "
+            f"{result.elapsed_s:.1f}s · model {result.model}[/]"
+        )
+        if result.error:
+            err.print(f"[yellow]stopped early: {result.error}[/]")
+    return 0 if result.status == "success" else 3
