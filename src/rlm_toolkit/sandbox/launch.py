@@ -54,12 +54,11 @@ def unsafe_local_plan(scratch: str) -> LaunchPlan:
 
 def plan_launch(sandbox: str, scratch: str, memory_limit_mb: int | None = None) -> LaunchPlan:
     """The launch plan for the requested sandbox mode."""
-    del memory_limit_mb  # applied by the jailing tiers
     if sandbox == "unsafe-local":
         return unsafe_local_plan(scratch)
     from .jail import plan_jailed  # the isolation tiers
 
-    return plan_jailed(sandbox, scratch)
+    return plan_jailed(sandbox, scratch, memory_limit_mb)
 
 
 def ensure_scratch(base: str | None = None) -> str:

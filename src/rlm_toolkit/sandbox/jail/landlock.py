@@ -1,0 +1,35 @@
+"""Tier 2: the worker restricts itself with Landlock where bubblewrap cannot run (containers)."""
+
+from __future__ import annotations
+
+from ..launch import WORKER_DIR, LaunchPlan, clean_env, python_command
+from ..worker.lockdown import landlock_abi
+from .policy import ETC_FILES, SYSTEM_DIRS, interpreter_paths, lockdown_policy
+
+# Devices Python may read; /dev/null may also be written.
+READ_DEVICES = ("/dev/urandom", "/dev/random", "/dev/zero")
+
+
+def landlock_paths(scratch: str) -> dict[str, list[str]]:
+    """What the worker may read (system, interpreter, its own code) and write (scratch)."""
+    ro = [*SYSTEM_DIRS, *ETC_FILES, *interpreter_paths(), str(WORKER_DIR), *READ_DEVICES,
+          "/proc/self"]
+    return {"ro": ro, "rw": [scratch, "/dev/null"]}
+
+
+def landlock_plan(scratch: str, memory_limit_mb: int | None) -> LaunchPlan:
+    """The launch plan of the Landlock tier: a plain process that locks itself at start."""
+    abi = landlock_abi()
+    notes = [f"Landlock ABI {abi}"]
+    if abi < 4:
+        notes.append("no Landlock TCP rules (ABI < 4): seccomp still denies every socket")
+    if abi < 6:
+        notes.append("no Landlock signal scoping (ABI < 6): seccomp still limits kill()")
+    return LaunchPlan(
+        tier="landlock",
+        argv=python_command(),
+        env=clean_env(scratch),
+        cwd=scratch,
+        lockdown=lockdown_policy(memory_limit_mb, landlock_paths(scratch)),
+        notes=notes,
+    )
