@@ -61,8 +61,7 @@ class Run:
     async def execute(self) -> RLMResult:
         started = time.perf_counter()
         info = describe_context(self.context)
-        kind = "run" if self.depth == 0 else "child_run"
-        self.span = self.tree.trace.start(kind, f"run depth={self.depth}", self.parent,
+        self.span = self.tree.trace.start("run", f"run depth={self.depth}", self.parent,
                                           query=self.query, depth=self.depth, context=info.render())
         self.tree.emit("run_start", self.depth, query=self.query, context_chars=info.chars)
         task = prompts.user_task(self.query, info, await self._memory_block())
