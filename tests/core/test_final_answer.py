@@ -32,7 +32,7 @@ def test_answer_dict_ready() -> None:
 
 
 def test_answer_dict_not_ready_does_not_end_run() -> None:
-    result, root = run([
+    result, _root = run([
         repl("answer['content'] = 'draft'"),
         "FINAL(Quellport)",
     ])

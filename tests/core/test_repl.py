@@ -38,7 +38,7 @@ def test_assigning_context_is_undone_and_the_model_is_told() -> None:
 
 
 def test_long_output_is_cut_with_marker() -> None:
-    result, root = run([repl("print('x' * 50_000)"), repl("FINAL('done')")], max_output_chars=1000)
+    _result, root = run([repl("print('x' * 50_000)"), repl("FINAL('done')")], max_output_chars=1000)
     out = feedback(root, 1)
     assert "[+49,000 chars not shown" in out
     assert out.count("x") < 1100
@@ -84,7 +84,7 @@ def test_bytes_list_and_dict_contexts() -> None:
         ([{"id": 1}, {"id": 2}], "FINAL(sum(r['id'] for r in context))", "3"),
         ({"a": [1, 2, 3]}, "FINAL(len(context['a']))", "3"),
     ]:
-        result, root = run([repl(code)], context=ctx)
+        result, _root = run([repl(code)], context=ctx)
         assert result.answer == want
 
 
