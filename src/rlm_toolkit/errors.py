@@ -12,12 +12,23 @@ class ConfigError(RLMError, ValueError):
 
 
 class ProviderError(RLMError):
-    """An LLM call failed. `retryable` tells whether trying again may help."""
+    """An LLM call failed. `retryable` tells whether trying again may help.
 
-    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
+    `retry_after` is the server's Retry-After hint in seconds, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after
 
 
 class ProviderUnreachable(ProviderError):

@@ -28,6 +28,7 @@ class Usage:
     output_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -38,6 +39,7 @@ class Usage:
         self.output_tokens += other.output_tokens
         self.cached_tokens += other.cached_tokens
         self.reasoning_tokens += other.reasoning_tokens
+        self.cache_write_tokens += other.cache_write_tokens
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -45,6 +47,7 @@ class Usage:
             "output_tokens": self.output_tokens,
             "cached_tokens": self.cached_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
             "total_tokens": self.total_tokens,
         }
 
@@ -63,13 +66,17 @@ class CompletionOptions:
 
 @dataclass
 class Completion:
-    """What one call returned. `cost` is USD, or None when the price is unknown."""
+    """What one call returned. `cost` is USD, or None when the price is unknown.
+
+    `cached` is True when the reply came from the on-disk response cache (then `cost` is 0).
+    """
 
     text: str
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     finish_reason: str | None = None
     cost: float | None = None
+    cached: bool = False
 
 
 @runtime_checkable

@@ -6,13 +6,20 @@ gateways, test servers on loopback). No client-side throttling; no key needed fo
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 
 import openai
 
-from ..errors import AuthenticationError, ProviderError, ProviderUnreachable
+from ..errors import AuthenticationError, ProviderError
+from ._support import (
+    LoopLocal,
+    parse_retry_after,
+    status_error,
+    timed_out,
+    transport_error,
+    unreachable,
+)
 from .base import Completion, CompletionOptions, Message, Usage
 from .pricing import Price, cost_of, is_loopback, lookup
 
@@ -20,7 +27,11 @@ NO_KEY = "not-needed"
 
 
 class OpenAICompatibleProvider:
-    """A chat model behind an OpenAI-compatible endpoint."""
+    """A chat model behind an OpenAI-compatible endpoint.
+
+    `free=True` marks a self-hosted server (cost $0 wherever it runs); loopback URLs are
+    always free. `require_key=True` refuses to start without a key even with a base_url.
+    """
 
     def __init__(
         self,
@@ -28,7 +39,7 @@ class OpenAICompatibleProvider:
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
+        api_key_env: str | None = "OPENAI_API_KEY",
         provider: str = "openai",
         context_window: int | None = None,
         price: Price | None = None,
@@ -36,40 +47,38 @@ class OpenAICompatibleProvider:
         max_retries: int = 2,
         default_headers: dict[str, str] | None = None,
         extra_body: dict[str, Any] | None = None,
+        free: bool = False,
+        require_key: bool | None = None,
     ) -> None:
         self.model = model
         self.provider = provider
         self.base_url = base_url
         self._context_window = context_window
-        self._free = is_loopback(base_url)
+        self._free = free or is_loopback(base_url)
         self._price = price if price is not None else lookup(f"{provider}/{model}")
-        key = api_key or os.environ.get(api_key_env) or None
-        if key is None and base_url is None:
+        key = api_key or (os.environ.get(api_key_env) if api_key_env else None) or None
+        needs_key = require_key if require_key is not None else base_url is None
+        if key is None and needs_key:
             raise AuthenticationError(
-                f"No API key for {provider}: set {api_key_env} or pass api_key=..., "
+                f"No API key for {provider}: set {api_key_env or 'the key'} or pass api_key=..., "
                 "or pass base_url=... to reach a local server that needs none"
             )
         self._extra_body = extra_body or {}
-        self._client_kwargs: dict[str, Any] = {
+        kwargs: dict[str, Any] = {
             "api_key": key or NO_KEY,
             "base_url": base_url,
             "timeout": timeout_s,
             "max_retries": max_retries,
             "default_headers": default_headers,
         }
-        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI]] = {}
+        self._clients: LoopLocal[openai.AsyncOpenAI] = LoopLocal(
+            lambda: openai.AsyncOpenAI(**kwargs)
+        )
 
     @property
     def _client(self) -> openai.AsyncOpenAI:
         """One SDK client per event loop: an HTTP pool cannot be shared across loops."""
-        loop = asyncio.get_running_loop()
-        entry = self._clients.get(id(loop))
-        if entry is None or entry[0] is not loop:
-            for key in [k for k, (lp, _) in self._clients.items() if lp.is_closed()]:
-                del self._clients[key]
-            entry = (loop, openai.AsyncOpenAI(**self._client_kwargs))
-            self._clients[id(loop)] = entry
-        return entry[1]
+        return self._clients.get()
 
     @property
     def name(self) -> str:
@@ -96,19 +105,23 @@ class OpenAICompatibleProvider:
             if options.on_token is not None:
                 return await self._stream(kwargs, options)
             response = await self._client.chat.completions.create(**kwargs)
+            if not getattr(response, "choices", None):
+                raise ProviderError(f"{self.name} returned no choices", retryable=True)
+            choice = response.choices[0]
+            usage = _usage(response.usage)
+            return Completion(
+                text=choice.message.content or "",
+                usage=usage,
+                model=response.model or self.model,
+                finish_reason=choice.finish_reason,
+                cost=self._cost(usage),
+            )
+        except ProviderError:
+            raise
         except openai.APIError as exc:
             raise self._translate(exc) from exc
-        if not response.choices:
-            raise ProviderError(f"{self.name} returned no choices", retryable=True)
-        choice = response.choices[0]
-        usage = _usage(response.usage)
-        return Completion(
-            text=choice.message.content or "",
-            usage=usage,
-            model=response.model or self.model,
-            finish_reason=choice.finish_reason,
-            cost=self._cost(usage),
-        )
+        except Exception as exc:
+            raise transport_error(self.name, self.base_url, exc) from exc
 
     async def _stream(self, kwargs: dict[str, Any], options: CompletionOptions) -> Completion:
         assert options.on_token is not None
@@ -124,7 +137,7 @@ class OpenAICompatibleProvider:
             if chunk.usage is not None:
                 usage = _usage(chunk.usage)
             for choice in chunk.choices:
-                delta = choice.delta.content or ""
+                delta = choice.delta.content or "" if choice.delta else ""
                 if delta:
                     parts.append(delta)
                     options.on_token(delta)
@@ -137,26 +150,21 @@ class OpenAICompatibleProvider:
         return 0.0 if self._free else cost_of(usage, self._price)
 
     def _translate(self, exc: openai.APIError) -> ProviderError:
-        where = self.base_url or "the provider"
+        if isinstance(exc, openai.APITimeoutError):
+            return timed_out(self.name, exc)
         if isinstance(exc, openai.APIConnectionError):
-            return ProviderUnreachable(
-                f"cannot reach {self.name} at {where}: {str(exc).rstrip('.')}. Is the server running and the "
-                "base_url right?",
-                retryable=True,
-            )
-        if isinstance(exc, openai.AuthenticationError):
-            return AuthenticationError(
-                f"{self.name} rejected the API key (401): check the key or its variable", status=401
-            )
+            return unreachable(self.name, self.base_url, exc)
         status = getattr(exc, "status_code", None)
-        retryable = status in (408, 409, 429) or (status is not None and status >= 500)
-        return ProviderError(f"{self.name} failed ({status}): {exc}", retryable=retryable, status=status)
+        response = getattr(exc, "response", None)
+        retry_after = parse_retry_after(getattr(response, "headers", None))
+        if status is None:  # a body the SDK could not read: treat as a transient glitch
+            return ProviderError(f"{self.name} sent a malformed response: {exc}", retryable=True)
+        return status_error(self.name, status, str(exc), retry_after=retry_after)
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        entry = self._clients.pop(id(loop), None)
-        if entry is not None:
-            await entry[1].close()
+        client = self._clients.pop_current()
+        if client is not None:
+            await client.close()
 
 
 def _usage(raw: Any) -> Usage:

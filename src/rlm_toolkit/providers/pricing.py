@@ -16,11 +16,13 @@ PRICES_AS_OF = "2026-11-01"
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens. `cached_input` defaults to `input` when the API has no discount."""
+    """USD per million tokens. `cached_input` defaults to `input` when the API has no discount;
+    `cache_write` (Anthropic's cache creation) defaults to `input`."""
 
     input: float
     output: float
     cached_input: float | None = None
+    cache_write: float | None = None
 
 
 # Public list prices (USD / 1M tokens), keyed by "provider/model".
@@ -64,9 +66,13 @@ def cost_of(usage: Usage, price: Price | None) -> float | None:
     if price is None:
         return None
     cached = min(usage.cached_tokens, usage.input_tokens)
+    written = min(usage.cache_write_tokens, usage.input_tokens - cached)
+    plain = usage.input_tokens - cached - written
     cached_rate = price.cached_input if price.cached_input is not None else price.input
+    write_rate = price.cache_write if price.cache_write is not None else price.input
     return (
-        (usage.input_tokens - cached) * price.input
+        plain * price.input
         + cached * cached_rate
+        + written * write_rate
         + usage.output_tokens * price.output
     ) / 1_000_000

@@ -1,0 +1,136 @@
+"""Shared plumbing for the native providers: SDK loading, per-loop clients, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+from ..errors import AuthenticationError, MissingDependency, ProviderError, ProviderUnreachable
+
+T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+
+
+def require(module: str, package: str, extra: str, what: str) -> ModuleType:
+    """Import an optional SDK, or raise MissingDependency naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(package, extra, what) from exc
+
+
+class LoopLocal(Generic[T]):
+    """One object per running event loop (an SDK's HTTP pool cannot cross loops)."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._items: dict[int, tuple[asyncio.AbstractEventLoop, T]] = {}
+
+    def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        entry = self._items.get(id(loop))
+        if entry is None or entry[0] is not loop:
+            for key in [k for k, (lp, _) in self._items.items() if lp.is_closed()]:
+                del self._items[key]
+            entry = (loop, self._factory())
+            self._items[id(loop)] = entry
+        return entry[1]
+
+    def pop_current(self) -> T | None:
+        """Forget (and return) this loop's object, for closing it."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        entry = self._items.pop(id(loop), None)
+        return entry[1] if entry else None
+
+
+def parse_retry_after(headers: Mapping[str, str] | Any | None) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000.0)
+        raw = headers.get("retry-after")
+    except Exception:
+        return None
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def status_error(
+    name: str, status: int | None, detail: str, *, retry_after: float | None = None
+) -> ProviderError:
+    """The toolkit error for an HTTP error status from a provider."""
+    if status == 401:
+        return AuthenticationError(
+            f"{name} rejected the API key (401): check the key or its environment variable",
+            status=401,
+        )
+    if status == 403:
+        return AuthenticationError(
+            f"{name} refused the request (403): the key lacks access to this model. {detail}",
+            status=403,
+        )
+    retryable = status is None or status in RETRYABLE_STATUS or status >= 500
+    hint = ""
+    if status == 404:
+        hint = " Check the model name and base_url."
+    elif status == 429:
+        hint = " Rate limited: slow down or raise the account's limits."
+    return ProviderError(
+        f"{name} failed (HTTP {status}): {detail}.{hint}",
+        retryable=retryable,
+        status=status,
+        retry_after=retry_after,
+    )
+
+
+def unreachable(name: str, where: str | None, exc: BaseException) -> ProviderUnreachable:
+    """The toolkit error for a connection that failed or broke mid-way."""
+    return ProviderUnreachable(
+        f"lost or could not open the connection to {name} at {where or 'its default endpoint'}: "
+        f"{type(exc).__name__}: {exc}. Is the server running and the base_url right?",
+        retryable=True,
+    )
+
+
+def timed_out(name: str, exc: BaseException | None = None) -> ProviderError:
+    """The toolkit error for a request that took longer than its timeout."""
+    extra = f": {exc}" if exc else ""
+    return ProviderError(f"{name} timed out{extra}", retryable=True, status=408)
+
+
+TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "h11", "anyio", "aiohttp"})
+
+
+def transport_error(name: str, where: str | None, exc: BaseException) -> ProviderError:
+    """Map an exception outside an SDK's own hierarchy (transport, bad JSON) to a toolkit error."""
+    module = (type(exc).__module__ or "").split(".")[0]
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        return timed_out(name, exc)
+    if module in TRANSPORT_MODULES or isinstance(exc, (ConnectionError, OSError)):
+        return unreachable(name, where, exc)
+    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError, IndexError)):
+        return ProviderError(
+            f"{name} sent a malformed response ({type(exc).__name__}: {exc})", retryable=True
+        )
+    return ProviderError(f"{name} failed: {type(exc).__name__}: {exc}", retryable=False)
