@@ -11,7 +11,6 @@ from rlm_toolkit.testing import ScriptedLLM
 def make_rlm(root: object, sub: object = None, **config: object) -> RLM:
     """An RLM on scripted models with the default (jailed) sandbox and a short step timeout."""
     config.setdefault("step_timeout_s", 20)
-    config.setdefault("sandbox", "unsafe-local")  # TEMP until jail lands
     return RLM(root, sub, RLMConfig(**config))  # type: ignore[arg-type]
 
 
