@@ -183,6 +183,7 @@ def pieces(text: str, size: int = 8) -> list[str]:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients connect at once in tests and benchmarks
     def handle_error(self, request: Any, client_address: Any) -> None:
         return None  # injected resets and cut streams are expected here
 
