@@ -70,6 +70,7 @@ class Run:
             step_timeout_s=self.cfg.step_timeout_s,
             capture_limit=max(self.cfg.max_output_chars * 4, 100_000),
             memory_limit_mb=self.cfg.memory_limit_mb,
+            memory=self.tree.memory is not None,
         )
         self.worker = Worker(self.context, options)
         try:
@@ -252,9 +253,14 @@ class Run:
             return await self._llm_calls(_texts(args.get("prompts")), args.get("options") or {})
         if method == "rlm":
             return await self._child_runs(_texts(args.get("prompts")), args.get("contexts"))
-        if method == "memory.search" and self.tree.memory is not None:
-            hits = self.tree.memory.retrieve(str(args.get("query", "")), k=int(args.get("k", 5)))
-            return str(hits)
+        memory = self.tree.memory
+        if method == "memory.search" and memory is not None:
+            k = max(1, min(int(args.get("k", 5)), 50))
+            return str(await asyncio.to_thread(memory.retrieve, str(args.get("query", "")), k=k))
+        if method == "memory.add" and memory is not None:
+            text = str(args.get("text", ""))[:10_000]
+            added = await asyncio.to_thread(memory.add_episode, text, metadata={"source": "repl"})
+            return str(added)
         raise ValueError(f"unknown request {method!r}")
 
     def _claim_step_calls(self, n: int) -> None:
@@ -409,7 +415,8 @@ class Run:
         memory = self.tree.memory
         if memory is None or self.depth > 0:
             return ""
-        return prompts.clip(str(memory.retrieve(self.query, k=5)), 1_500)
+        hits = await asyncio.to_thread(memory.retrieve, self.query, k=5)
+        return prompts.clip(str(hits), 1_500)
 
 
 def _texts(value: Any) -> list[str]:

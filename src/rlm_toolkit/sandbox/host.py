@@ -53,6 +53,7 @@ class WorkerOptions:
     capture_limit: int = 1_000_000
     max_frame_bytes: int = 16 * 1024 * 1024
     memory_limit_mb: int | None = None
+    memory: bool = False  # give the REPL a `memory` object served by the host
 
 
 class Worker:
@@ -111,6 +112,7 @@ class Worker:
             "context_size": self._blob.size,
             "capture_limit": self.options.capture_limit,
             "lockdown": plan.lockdown,
+            "memory": self.options.memory,
         }
         try:
             await self._send(init)

@@ -74,7 +74,8 @@ def main() -> None:
 
         apply(init["lockdown"])
     context = _load_context(init)
-    repl = Repl(context, HostCaller(channel), capture_limit=init.get("capture_limit", 1_000_000))
+    repl = Repl(context, HostCaller(channel), capture_limit=init.get("capture_limit", 1_000_000),
+                memory=bool(init.get("memory")))
     channel.send({"op": "ready", "pid": os.getpid(), "context_len": len(context)})
     while True:
         try:

@@ -61,10 +61,29 @@ class CappedWriter(io.TextIOBase):
 Caller = Callable[[str, dict[str, Any]], Any]
 
 
+class MemoryProxy:
+    """The run's long-term memory, kept by the host: search it and add to it from code."""
+
+    def __init__(self, call_host: Caller) -> None:
+        self._call = call_host
+
+    def search(self, query: str, k: int = 5) -> str:
+        """The `k` memories most relevant to `query`, as a text block."""
+        return str(self._call("memory.search", {"query": str(query), "k": int(k)}))
+
+    def add(self, text: str) -> str:
+        """Store `text` as a new memory episode; returns its id."""
+        return str(self._call("memory.add", {"text": str(text)}))
+
+    def __repr__(self) -> str:
+        return "<memory: use memory.search(query, k=5) and memory.add(text)>"
+
+
 class Repl:
     """Runs code steps in one namespace that persists between steps."""
 
-    def __init__(self, context: Any, call_host: Caller, capture_limit: int = 1_000_000) -> None:
+    def __init__(self, context: Any, call_host: Caller, capture_limit: int = 1_000_000,
+                 memory: bool = False) -> None:
         self._call = call_host
         self.capture_limit = capture_limit
         self.steps = 0
@@ -83,6 +102,8 @@ class Repl:
             "split_document": split_document,
             "grep": self.grep,
         }
+        if memory:
+            self.originals["memory"] = MemoryProxy(call_host)
         self.ns.update(self.originals)
         self.ns["answer"] = {"content": "", "ready": False}
 
