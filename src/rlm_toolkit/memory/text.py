@@ -1,0 +1,137 @@
+"""Text helpers of the memory: tokens, keywords, hashes, FTS queries and extractive summaries.
+
+Everything here is deterministic and dependency-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'\-]*")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+STOPWORDS = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "s", "t", "don", "doesn", "didn", "won", "isn", "aren", "wasn", "weren", "also", "any", "anything", "something", "still", "ever", "please", "tell", "know", "remember", "user's", "one", "get", "got"]
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper (enough to match 'lives'/'live', 'moved'/'move')."""
+    w = word.lower().strip("'-_")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if suffix == "s" and w.endswith("ss"):
+                break
+            return w[: -len(suffix)] + keep
+    return w
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return [m.group(0).lower().strip("'-_") for m in _WORD.finditer(text)]
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed content words (stopwords and one-letter tokens removed), in order."""
+    out = []
+    for w in words(text):
+        if len(w) < 2 or w in STOPWORDS:
+            continue
+        out.append(stem(w))
+    return out
+
+
+def keywords(texts: Iterable[str], n: int = 12) -> list[str]:
+    """The `n` most frequent content terms over `texts` (ties broken by first occurrence)."""
+    counts: Counter[str] = Counter()
+    for t in texts:
+        counts.update(set(content_terms(t)))
+    return [w for w, _ in counts.most_common(n)]
+
+
+def normalize(text: str) -> str:
+    """Whitespace-collapsed, lower-cased text, without trailing punctuation (for dedup)."""
+    return " ".join(text.lower().split()).rstrip(" .!?")
+
+
+def text_hash(text: str) -> str:
+    """A stable hash of the normalised text."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()[:32]
+
+
+def fts_query(text: str, max_terms: int = 32) -> str:
+    """An FTS5 MATCH expression ORing the query's content words (each quoted), or ''."""
+    seen: list[str] = []
+    for w in words(text):
+        if len(w) < 2 or w in STOPWORDS:
+            continue
+        w = w.replace('"', "")
+        if w and w not in seen:
+            seen.append(w)
+    return " OR ".join(f'"{w}"' for w in seen[:max_terms])
+
+
+def match_fraction(query: str, text: str, idf: dict[str, float] | None = None) -> float:
+    """The (idf-weighted) fraction of the query's content terms found in `text`, in [0, 1]."""
+    q = set(content_terms(query))
+    if not q:
+        return 0.0
+    t = set(content_terms(text))
+    weight = (lambda w: idf.get(w, 1.0)) if idf else (lambda w: 1.0)
+    total = sum(weight(w) for w in q)
+    return sum(weight(w) for w in q & t) / total if total else 0.0
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (keeps short texts whole)."""
+    parts = [p.strip() for p in _SENTENCE.split(text.strip()) if p.strip()]
+    return parts or ([text.strip()] if text.strip() else [])
+
+
+def extractive_summary(texts: Sequence[str], max_chars: int = 400, label: bool = True) -> str:
+    """A deterministic summary: the group's key terms, then its most central sentences.
+
+    Sentences are ranked by how many of the group's frequent terms they contain (ties keep the
+    original order), deduplicated, and joined until `max_chars`.
+    """
+    sents: list[str] = []
+    seen: set[str] = set()
+    for t in texts:
+        for s in sentences(t):
+            key = normalize(s)
+            if key not in seen:
+                seen.add(key)
+                sents.append(s)
+    if not sents:
+        return ""
+    freq: Counter[str] = Counter()
+    for s in sents:
+        freq.update(set(content_terms(s)))
+    def centrality(s: str) -> float:
+        terms = set(content_terms(s))
+        return sum(freq[w] for w in terms) / math.sqrt(len(terms) + 1)
+    order = sorted(range(len(sents)), key=lambda i: (-centrality(sents[i]), i))
+    top = [w for w, c in freq.most_common(6) if c > 1] if label else []
+    head = f"[{', '.join(top)}] " if top else ""
+    chosen: list[int] = []
+    size = len(head)
+    for i in order:
+        s = sents[i]
+        if chosen and size + len(s) + 1 > max_chars:
+            continue
+        chosen.append(i)
+        size += len(s) + 1
+        if size >= max_chars:
+            break
+    body = " ".join(_end(sents[i]) for i in sorted(chosen))
+    return (head + body)[: max_chars + len(head)]
+
+
+def _end(s: str) -> str:
+    return s if s[-1:] in ".!?" else s + "."
