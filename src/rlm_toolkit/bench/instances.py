@@ -124,7 +124,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
                 "the Burj Khalifa", "Big Ben's clock tower", "Angel Falls", "Mount Fuji")}),
         ("In what year did {e}?",
          {"e": ("the Berlin Wall fall", "the Titanic sink", "the first modern Olympics begin",
-                "humans first land on the Moon", "the French Revolution start",
+                "astronauts first land on the Moon", "the French Revolution start",
                 "the printing press reach England", "the Panama Canal open")}),
         ("How far is {a} from {b}?",
          {"a": ("the Moon", "Paris", "Tokyo", "Mars", "Cape Town"),
