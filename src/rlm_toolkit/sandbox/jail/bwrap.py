@@ -68,6 +68,7 @@ def jail_args(binary: str, scratch: str) -> list[str]:
     args += ["--tmpfs", "/tmp", "--dir", "/opt/rlm"]
     args += ["--ro-bind", str(WORKER_DIR), JAIL_WORKER]
     args += ["--bind", scratch, JAIL_SCRATCH, "--chdir", JAIL_SCRATCH]
+    args += ["--remount-ro", "/"]  # the jail's own root: no writes outside /tmp and /scratch
     return args
 
 
