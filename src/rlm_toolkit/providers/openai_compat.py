@@ -29,8 +29,9 @@ NO_KEY = "not-needed"
 class OpenAICompatibleProvider:
     """A chat model behind an OpenAI-compatible endpoint.
 
-    `free=True` marks a self-hosted server (cost $0 wherever it runs); loopback URLs are
-    always free. `require_key=True` refuses to start without a key even with a base_url.
+    `free=True` marks a self-hosted server (cost $0 wherever it runs), `free=False` a gateway
+    that bills (cost from the price table even on loopback); by default loopback URLs are free.
+    `require_key=True` refuses to start without a key even with a base_url.
     """
 
     def __init__(
@@ -47,14 +48,14 @@ class OpenAICompatibleProvider:
         max_retries: int = 2,
         default_headers: dict[str, str] | None = None,
         extra_body: dict[str, Any] | None = None,
-        free: bool = False,
+        free: bool | None = None,
         require_key: bool | None = None,
     ) -> None:
         self.model = model
         self.provider = provider
         self.base_url = base_url
         self._context_window = context_window
-        self._free = free or is_loopback(base_url)
+        self._free = is_loopback(base_url) if free is None else free
         self._price = price if price is not None else lookup(f"{provider}/{model}")
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None) or None
         needs_key = require_key if require_key is not None else base_url is None
