@@ -10,6 +10,7 @@ checking that nothing it relied on changed meanwhile.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 
 from .llm import summary_prompt
 from .store import MemoryStore
-from .text import content_terms, extractive_summary, text_hash
+from .text import STOPWORDS, content_terms, extractive_summary, stem, text_hash
 from .types import Level, MemoryNode
 
+_CAPS = re.compile(r"\b[A-Z][A-Za-z0-9\-]+")
 SummarizeFn = Callable[[Level, list[str]], str]
 
 
@@ -27,11 +29,15 @@ SummarizeFn = Callable[[Level, list[str]], str]
 class ConsolidationSettings:
     """Grouping thresholds and fan-out limits per parent level (trace, category, domain)."""
 
-    threshold: tuple[float, float, float] = (0.34, 0.2, 0.1)
+    threshold: tuple[float, float, float] = (0.25, 0.15, 0.08)
+    entity_boost: float = 3.0
     max_children: tuple[int, int, int] = (12, 12, 24)
     lookup_terms: int = 6
     keywords: int = 24
     summary_chars: tuple[int, int, int] = (400, 500, 600)
+
+
+_Item = tuple[int, str, set[str], set[str]]  # key, user, terms, entity terms
 
 
 @dataclass
@@ -79,13 +85,20 @@ def _terms_of(node: MemoryNode) -> set[str]:
     return set(node.keywords.split()) or set(content_terms(node.text))
 
 
+def _entities(node: MemoryNode) -> set[str]:
+    """Stems of capitalised content words (names of people, places, projects)."""
+    if node.level != Level.EPISODE:
+        return set()
+    return {stem(w) for w in _CAPS.findall(node.text) if w.lower() not in STOPWORDS}
+
+
 def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPlan:
     """Decide, without writing, where each orphan goes and which summaries change."""
     p = ConsolidationPlan()
     next_key = -1
-    pending: list[tuple[int, Level, str, set[str]]] = []  # orphans of the level being grouped
+    pending: list[_Item] = []  # orphans of the level being grouped
     for node in store.orphans(Level.EPISODE):
-        pending.append((node.id, node.level, node.user_id, _terms_of(node)))
+        pending.append((node.id, node.user_id, _terms_of(node), _entities(node)))
         p.expected_orphans.add(node.id)
     p.episodes = len(pending)
     dirty = store.dirty_nodes()
@@ -94,16 +107,16 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
         i = int(parent_level) - 1
         existing_orphans = store.orphans(Level(parent_level - 1)) if parent_level > 1 else []
         for node in existing_orphans:
-            pending.append((node.id, node.level, node.user_id, _terms_of(node)))
+            pending.append((node.id, node.user_id, _terms_of(node), set()))
             p.expected_orphans.add(node.id)
         if not pending:
             continue
-        all_terms = {t for _, _, _, ts in pending for t in ts}
+        all_terms = {t for _, _, ts, _ in pending for t in ts}
         idf = store.term_stats(sorted(all_terms))
-        by_user: dict[str, list[tuple[int, Level, str, set[str]]]] = defaultdict(list)
+        by_user: dict[str, list[_Item]] = defaultdict(list)
         for item in pending:
-            by_user[item[2]].append(item)
-        created: list[tuple[int, Level, str, set[str]]] = []
+            by_user[item[1]].append(item)
+        created: list[_Item] = []
         for user_id, items in by_user.items():
             parents: dict[int, _Parent] = {}
             inverted: dict[str, set[int]] = defaultdict(set)
@@ -117,8 +130,9 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
                 if par.size < settings.max_children[i]:
                     for t in par.terms:
                         inverted[t].add(par.key)
-            for key, _level, _user, terms in items:
-                weights = {t: idf.get(t, 1.0) for t in terms}
+            for key, _user, terms, entities in items:
+                boost = settings.entity_boost
+                weights = {t: idf.get(t, 1.0) * (boost if t in entities else 1.0) for t in terms}
                 total = sum(weights.values())
                 lookup = sorted(terms, key=lambda t: (-weights[t], t))[: settings.lookup_terms]
                 candidates: set[int] = set()
@@ -150,7 +164,7 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
             for par in parents.values():
                 if par.new:
                     kw = [t for t, _ in par.terms.most_common(settings.keywords)]
-                    created.append((par.key, parent_level, user_id, set(kw)))
+                    created.append((par.key, user_id, set(kw), set()))
         pending = created
     # Re-summarising an existing node changes its parent's summary too.
     _propagate(store, p)

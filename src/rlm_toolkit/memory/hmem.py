@@ -434,7 +434,7 @@ class HierarchicalMemory:
                 ids = [n.id for n in self.store.get_nodes(ids) if n.level == Level.EPISODE]
             else:
                 filters = Filters(user_id=user_id, session_id=session_id,
-                                  until=_ts(before, 0) if before is not None else None,
+                                  until=_ts(before, 0) - 1e-6 if before is not None else None,
                                   metadata=metadata)
                 ids = self.store.select_ids(filters, [Level.EPISODE])
             if not ids:

@@ -24,7 +24,7 @@ from .vectors import VectorIndex, to_blob
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes(
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   level INTEGER NOT NULL,
   text TEXT NOT NULL,
   hash TEXT NOT NULL,
