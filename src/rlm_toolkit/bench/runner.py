@@ -67,6 +67,17 @@ def load_results(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
+def _end_torn_line(path: Path) -> None:
+    """End a last line cut short by an interrupted write, so appends start on a fresh line."""
+    if path.exists() and path.stat().st_size:
+        with path.open("rb") as fh:
+            fh.seek(-1, 2)
+            torn = fh.read(1) != b"\n"
+        if torn:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write("\n")
+
+
 def record(task: Task, method: str, out: MethodOutput | None, wall_s: float,
            error: str | None = None) -> dict[str, Any]:
     """The JSONL line for one (task, method) run, scored."""
@@ -125,6 +136,7 @@ async def run_bench(
     path = Path(results_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     done = load_results(path)
+    _end_torn_line(path)
 
     def finished(task_id: str, name: str) -> bool:
         rec = done.get((task_id, name))
