@@ -313,6 +313,9 @@ class HierarchicalMemory:
         candidates = set(text) | set(dense) | set(route)
         if not candidates:
             return RetrievalResult(query)
+        # Normalise with the flat lists only, so extra routed candidates change no flat score.
+        tmax = max(text.values(), default=0.0)
+        dmin, dmax = (min(dense.values()), max(dense.values())) if dense else (0.0, 0.0)
         missing = sorted(candidates - set(text))
         if missing:
             text.update(self.store.text_search(query, len(missing), filters, levels, ids=missing))
@@ -323,16 +326,13 @@ class HierarchicalMemory:
         nodes = {n.id: n for n in self.store.get_nodes(sorted(candidates))}
         nodes = {i: n for i, n in nodes.items() if n.level in levels}
         idf = self.store.term_stats(content_terms(query))
-        tmax = max(text.values(), default=0.0)
-        dvals = [dense[i] for i in nodes if i in dense]
-        dmin, dmax = (min(dvals), max(dvals)) if dvals else (0.0, 0.0)
         now = self.clock()
         hits: list[MemoryHit] = []
         for i, n in nodes.items():
             t = text.get(i, 0.0) / tmax if tmax > 0 else 0.0
             d = 0.0
             if i in dense:
-                d = (dense[i] - dmin) / (dmax - dmin) if dmax > dmin else 1.0
+                d = max(0.0, (dense[i] - dmin) / (dmax - dmin)) if dmax > dmin else 1.0
             score = (1 - self.dense_weight) * t + self.dense_weight * d
             score += self.route_weight * route.get(i, 0.0)
             age = max(0.0, now - max(n.valid_from, n.last_seen))
