@@ -187,3 +187,16 @@ def test_summary_of_one_kind_has_no_all_rows() -> None:
     rows = summarize([_rec("pairs", "direct", 4096, 0.2), _rec("pairs", "direct", 8192, 0.1)])
     assert [r.kind for r in rows] == ["pairs", "pairs"]
     assert [r.tokens for r in rows] == [4096, 8192]
+
+
+def test_plot_is_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from rlm_toolkit.bench.plot import MISSING_HINT
+    from rlm_toolkit.bench.runner import write_reports
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now raises ImportError
+    _, notes = write_reports([_rec("sniah", "direct", 4096, 1.0)], tmp_path)
+    assert MISSING_HINT in notes
+    assert not (tmp_path / "plot.png").exists()
+    assert (tmp_path / "summary.md").exists()
