@@ -60,12 +60,12 @@ def jail_args(binary: str, scratch: str) -> list[str]:
     if modern:
         args += ["--disable-userns"]
     args += system_args()
-    for path in interpreter_paths():
-        args += ["--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev"]
     if modern:
         args += ["--size", str(TMP_SIZE)]
     args += ["--tmpfs", "/tmp", "--dir", "/opt/rlm"]
+    for path in interpreter_paths():  # after /tmp: a venv may live under it
+        args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(WORKER_DIR), JAIL_WORKER]
     args += ["--bind", scratch, JAIL_SCRATCH, "--chdir", JAIL_SCRATCH]
     args += ["--remount-ro", "/"]  # the jail's own root: no writes outside /tmp and /scratch
