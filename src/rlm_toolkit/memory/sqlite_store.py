@@ -81,8 +81,10 @@ def _chunks(seq: Sequence[int], n: int = 500) -> Iterator[Sequence[int]]:
         yield seq[i : i + n]
 
 
-def filter_sql(filters: Filters, alias: str = "n") -> tuple[list[str], list[Any]]:
-    """WHERE clauses (with '?' placeholders) for `filters`.
+def filter_sql(
+    filters: Filters, alias: str = "n", dialect: str = "sqlite"
+) -> tuple[list[str], list[Any]]:
+    """WHERE clauses for `filters` ('?' placeholders for sqlite, '%s' for postgres).
 
     User scope applies to every level; session, time, validity and metadata filters apply to
     episodes only (summaries span sessions and times).
@@ -111,10 +113,16 @@ def filter_sql(filters: Filters, alias: str = "n") -> tuple[list[str], list[Any]
     for key, value in (filters.metadata or {}).items():
         if not str(key).replace("_", "").replace("-", "").isalnum():
             raise ConfigError(f"metadata filter key {key!r} must be alphanumeric (with _ or -)")
-        ep.append(f"json_extract({a}.metadata, '$.{key}') = ?")
-        params.append(int(value) if isinstance(value, bool) else value)
+        if dialect == "postgres":
+            ep.append(f"({a}.metadata -> '{key}') = ?::jsonb")
+            params.append(json.dumps(value))
+        else:
+            ep.append(f"json_extract({a}.metadata, '$.{key}') = ?")
+            params.append(int(value) if isinstance(value, bool) else value)
     if ep:
         where.append(f"({a}.level > 0 OR ({' AND '.join(ep)}))")
+    if dialect == "postgres":
+        where = [w.replace("?", "%s") for w in where]
     return where, params
 
 
