@@ -229,3 +229,13 @@ def test_sizes_parse(size: str) -> None:
     from rlm_toolkit.bench import parse_size
 
     assert parse_size(size) == 8192
+
+
+async def test_an_rlm_run_stopped_by_a_limit_is_recorded_with_its_status(tmp_path: Path) -> None:
+    llm = ScriptedLLM(lambda messages: "```repl\nprint(len(context))\n```")
+    method = RLMMethod(llm, depth=1, max_iterations=2, step_timeout_s=20)
+    (rec,) = await run_bench([generate("sniah", 1024, 0)], [method], tmp_path / "r.jsonl",
+                             progress=False)
+    assert rec["status"] == "max_iterations"
+    assert rec["iterations"] == 2
+    assert rec["score"] == 0.0

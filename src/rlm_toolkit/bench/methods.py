@@ -30,6 +30,7 @@ class MethodOutput:
     cost: float | None = 0.0
     iterations: int = 0
     subcalls: int = 0
+    error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add(self, completion: Completion) -> None:
@@ -87,6 +88,7 @@ class RLMMethod:
             cost=result.cost,
             iterations=_count(result.iterations),
             subcalls=_count(result.subcalls),
+            error=getattr(result, "error", None),
         )
 
 
@@ -113,8 +115,10 @@ class DirectMethod:
     name = "direct"
 
     def __init__(self, provider: Provider, *, window: int | None = None,
-                 reserve_tokens: int = 2_048, max_tokens: int | None = None) -> None:
+                 reserve_tokens: int = 2_048, max_tokens: int | None = None,
+                 timeout_s: float | None = None) -> None:
         self.provider = provider
+        self.timeout_s = timeout_s
         self.window = window_of(provider, window)
         self.reserve = reserve_tokens
         self.max_tokens = max_tokens
@@ -132,7 +136,8 @@ class DirectMethod:
             {"role": "user", "content": f"Document:\n{context}\n\nQuestion: {task.question}"},
         ]
         completion = await self.provider.complete(
-            messages, CompletionOptions(temperature=0.0, max_tokens=self.max_tokens)
+            messages, CompletionOptions(temperature=0.0, max_tokens=self.max_tokens,
+                                        timeout_s=self.timeout_s)
         )
         out = MethodOutput(answer=completion.text, iterations=1,
                            extra={"truncated": cut, "kept_chars": len(context)})
@@ -183,8 +188,10 @@ class MapReduceMethod:
 
     def __init__(self, root: Provider, sub: Provider | None = None, *,
                  window: int | None = None, chunk_tokens: int | None = None,
-                 concurrency: int = 4, max_tokens: int | None = None) -> None:
+                 concurrency: int = 4, max_tokens: int | None = None,
+                 timeout_s: float | None = None) -> None:
         self.root = root
+        self.timeout_s = timeout_s
         self.sub = sub or root
         self.window = window_of(root, window)
         sub_window = window_of(self.sub, window)
@@ -199,7 +206,8 @@ class MapReduceMethod:
             messages.append({"role": "system", "content": system})
         messages.append({"role": "user", "content": prompt})
         completion = await provider.complete(
-            messages, CompletionOptions(temperature=0.0, max_tokens=self.max_tokens)
+            messages, CompletionOptions(temperature=0.0, max_tokens=self.max_tokens,
+                                        timeout_s=self.timeout_s)
         )
         out.add(completion)
         return completion.text

@@ -73,9 +73,9 @@ def _ask(qtype: str, records: list[Record], rng: random.Random) -> dict[str, Any
         start = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS - span))
         end = start + dt.timedelta(days=span - 1)
         label = rng.choice(LABELS)
-        gold = sum(1 for r in records if start <= r.date <= end and r.label == label)
+        in_window = sum(1 for r in records if start <= r.date <= end and r.label == label)
         return {"type": qtype, "label": label, "start": start.isoformat(),
-                "end": end.isoformat(), "gold": gold,
+                "end": end.isoformat(), "gold": in_window,
                 "text": f"Among the instances dated from {fmt_date(start)} to {fmt_date(end)} "
                         f"(both days included), how many should be classified with the label "
                         f"'{label}'?" + NUMBER_HINT}

@@ -89,7 +89,8 @@ def record(task: Task, method: str, out: MethodOutput | None, wall_s: float,
         "context_tokens": task.context_tokens, "method": method, "question": task.question,
         "gold": task.gold, "answer": answer, "score": scored.score, "score_details": scored.details,
         "status": "error" if error else (out.status if out else "error"),
-        "error": error, "wall_s": round(wall_s, 3),
+        "error": error or (out.error if out is not None else None),
+        "wall_s": round(wall_s, 3),
     }
     if out is not None:
         rec.update(

@@ -56,7 +56,7 @@ def _row(kind: str, method: str, tokens: int, recs: list[dict[str, Any]], seed: 
         ci_low=low, ci_high=high,
         errors=sum(1 for r in recs if r.get("status") == "error"),
         mean_tokens=sum(int(r.get("total_tokens") or 0) for r in recs) / n,
-        cost=None if any(c is None for c in costs) else sum(float(c) for c in costs),
+        cost=None if any(c is None for c in costs) else sum(float(c or 0.0) for c in costs),
         mean_wall_s=sum(float(r.get("wall_s") or 0.0) for r in recs) / n,
     )
 

@@ -56,6 +56,8 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--chunk-tokens", type=int, help="map-reduce chunk size in tokens")
     p.add_argument("--max-iterations", type=int, default=20, help="RLM root iterations")
     p.add_argument("--max-tokens", type=int, help="cap on each answer's output tokens")
+    p.add_argument("--timeout", type=float,
+                   help="seconds: a whole RLM run, or one call of direct / map-reduce")
     p.add_argument("--concurrency", type=int, default=1, help="task runs at once (default 1)")
     p.add_argument("--out", default="bench-results", help="output folder (default bench-results)")
     p.add_argument("--retry-errors", action="store_true", help="rerun pairs that failed before")
@@ -135,13 +137,15 @@ def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
         kind, depth = parse_method(name)
         if kind == "rlm":
             methods.append(RLMMethod(root, sub, depth=depth or 0,
-                                     max_iterations=args.max_iterations))
+                                     max_iterations=args.max_iterations,
+                                     timeout_s=args.timeout))
         elif kind == "direct":
-            methods.append(DirectMethod(root, window=args.window, max_tokens=args.max_tokens))
+            methods.append(DirectMethod(root, window=args.window, max_tokens=args.max_tokens,
+                                        timeout_s=args.timeout))
         else:
             methods.append(MapReduceMethod(root, sub, window=args.window,
                                            chunk_tokens=args.chunk_tokens,
-                                           max_tokens=args.max_tokens))
+                                           max_tokens=args.max_tokens, timeout_s=args.timeout))
     return methods, [root] if sub is root else [root, sub]
 
 
