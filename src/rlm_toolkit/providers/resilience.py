@@ -30,8 +30,9 @@ class ResiliencePolicy:
     - `max_retries`: further attempts after a retryable failure (429, 5xx, 408, resets,
       timeouts, malformed replies); waits `base_delay_s * 2**n` with full jitter, capped at
       `max_delay_s`, and at least the server's Retry-After (up to `max_retry_after_s`).
-    - `breaker_threshold` consecutive failures open the circuit for `breaker_cooldown_s`;
-      then one trial call is let through (half-open).
+    - `breaker_threshold` consecutive failed calls (retries exhausted on a transient fault)
+      open the circuit for `breaker_cooldown_s`: calls then fail at once; after the
+      cooldown one trial call is let through (half-open).
     - `max_concurrency`: calls in flight at once through this provider.
     - `rate_limit_rpm`: requests a minute, off by default and never applied to loopback.
     """
@@ -197,9 +198,9 @@ class ResilientProvider:
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         policy = self.policy
         replay = _Replay(options)
+        self.breaker.check(self.name)
         last: ProviderError | None = None
         for attempt in range(policy.max_retries + 1):
-            self.breaker.check(self.name)
             async with self._semaphore():
                 if self.rate_limiter is not None:
                     await self.rate_limiter.acquire()
@@ -208,7 +209,6 @@ class ResilientProvider:
                     result = await self._attempt(messages, replay.options())
                 except ProviderError as exc:
                     last = exc
-                    self.breaker.failure()
                 else:
                     self.breaker.success()
                     return result
@@ -222,6 +222,8 @@ class ResilientProvider:
             self.delays.append(delay)
             await policy.sleep(delay)
         assert last is not None
+        if last.retryable:
+            self.breaker.failure()  # the provider, not the request, is at fault
         if attempt > 0 and last.retryable:
             last.args = (f"{last.args[0]} (gave up after {attempt + 1} attempts)",)
         raise last

@@ -1,0 +1,48 @@
+"""The four native wires under test: a loopback server class and the spec that reaches it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from rlm_toolkit.providers.resilience import ResiliencePolicy
+from rlm_toolkit.testing.servers import (
+    AnthropicServer,
+    GeminiServer,
+    OllamaServer,
+    OpenAIServer,
+    WireServer,
+)
+
+
+@dataclass(frozen=True)
+class Wire:
+    name: str
+    server: type[WireServer]
+    spec: str
+
+    def is_root(self, body: dict[str, Any]) -> bool:
+        """Root calls carry the system prompt; sub-calls are a bare user message."""
+        if self.name == "anthropic":
+            return bool(body.get("system"))
+        if self.name == "gemini":
+            return bool(body.get("systemInstruction"))
+        return body["messages"][0]["role"] == "system"
+
+
+WIRES = [
+    Wire("openai", OpenAIServer, "openai/gpt-test"),
+    Wire("anthropic", AnthropicServer, "anthropic/claude-test"),
+    Wire("gemini", GeminiServer, "gemini/gemini-test"),
+    Wire("ollama", OllamaServer, "ollama/llama-test"),
+]
+
+wire_params = pytest.mark.parametrize("wire", WIRES, ids=[w.name for w in WIRES])
+
+
+def fast(**changes: Any) -> ResiliencePolicy:
+    """A policy with tiny delays, for tests."""
+    base: dict[str, Any] = {"base_delay_s": 0.001, "max_delay_s": 0.005, "timeout_s": 10.0}
+    return ResiliencePolicy(**{**base, **changes})
