@@ -200,3 +200,13 @@ def test_plot_is_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch) -
     assert MISSING_HINT in notes
     assert not (tmp_path / "plot.png").exists()
     assert (tmp_path / "summary.md").exists()
+
+
+async def test_direct_fits_fewer_characters_for_dense_tokenizers() -> None:
+    task = generate("oolong", 16_384, 0)
+    wide, dense = ScriptedLLM(["1"]), ScriptedLLM(["1"])
+    await DirectMethod(wide, window=8192).run(task)
+    await DirectMethod(dense, window=8192, chars_per_token=3.0).run(task)
+    sent = [len(x.prompt_texts()[0]) for x in (wide, dense)]
+    assert sent[1] < sent[0] * 0.8
+    assert sent[1] <= (8192 - 2048) * 3.0 + 2000

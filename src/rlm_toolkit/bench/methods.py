@@ -17,6 +17,9 @@ ANSWER_SYSTEM = (
     "question asks for."
 )
 DEFAULT_WINDOW = 32_768
+# Characters per token used to fit text into a window. 4 matches `estimate_tokens` and
+# English prose; tokenizers that split digits one by one need about 3 on the OOLONG records.
+CHARS_PER_TOKEN = 4.0
 
 
 @dataclass
@@ -116,9 +119,11 @@ class DirectMethod:
 
     def __init__(self, provider: Provider, *, window: int | None = None,
                  reserve_tokens: int = 2_048, max_tokens: int | None = None,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None,
+                 chars_per_token: float = CHARS_PER_TOKEN) -> None:
         self.provider = provider
         self.timeout_s = timeout_s
+        self.chars_per_token = chars_per_token
         self.window = window_of(provider, window)
         self.reserve = reserve_tokens
         self.max_tokens = max_tokens
@@ -130,7 +135,7 @@ class DirectMethod:
 
     async def run(self, task: Task) -> MethodOutput:
         room = self.window - self.reserve - estimate_tokens(task.question) - 64
-        context, cut = cut_middle(task.context, room * 4)
+        context, cut = cut_middle(task.context, int(room * self.chars_per_token))
         messages: list[Message] = [
             {"role": "system", "content": ANSWER_SYSTEM},
             {"role": "user", "content": f"Document:\n{context}\n\nQuestion: {task.question}"},
@@ -189,9 +194,11 @@ class MapReduceMethod:
     def __init__(self, root: Provider, sub: Provider | None = None, *,
                  window: int | None = None, chunk_tokens: int | None = None,
                  concurrency: int = 4, max_tokens: int | None = None,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None,
+                 chars_per_token: float = CHARS_PER_TOKEN) -> None:
         self.root = root
         self.timeout_s = timeout_s
+        self.chars_per_token = chars_per_token
         self.sub = sub or root
         self.window = window_of(root, window)
         sub_window = window_of(self.sub, window)
@@ -225,13 +232,13 @@ class MapReduceMethod:
 
     async def run(self, task: Task) -> MethodOutput:
         out = MethodOutput(answer="")
-        chunks = chunk_text(task.context, self.chunk_tokens * 4)
+        chunks = chunk_text(task.context, int(self.chunk_tokens * self.chars_per_token))
         notes = await self._map(
             [MAP_PROMPT.format(i=i + 1, n=len(chunks), chunk=c, question=task.question)
              for i, c in enumerate(chunks)], out)
         kept = [f"[Part {i + 1}] {n.strip()}" for i, n in enumerate(notes)
                 if n.strip() and n.strip().upper() != "NONE"]
-        room = (self.window - 2_048) * 4
+        room = int((self.window - 2_048) * self.chars_per_token)
         rounds = 0
         while len(kept) > 1 and sum(len(k) + 2 for k in kept) > room and rounds < 4:
             groups: list[list[str]] = [[]]

@@ -54,6 +54,9 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--window", type=int,
                    help="the model's window in tokens (default: what the provider reports)")
     p.add_argument("--chunk-tokens", type=int, help="map-reduce chunk size in tokens")
+    p.add_argument("--chars-per-token", type=float, default=4.0,
+                   help="characters per token when fitting text to the window (default 4; "
+                        "about 3 for tokenizers that split digits)")
     p.add_argument("--max-iterations", type=int, default=20, help="RLM root iterations")
     p.add_argument("--max-tokens", type=int, help="cap on each answer's output tokens")
     p.add_argument("--timeout", type=float,
@@ -141,11 +144,13 @@ def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
                                      timeout_s=args.timeout))
         elif kind == "direct":
             methods.append(DirectMethod(root, window=args.window, max_tokens=args.max_tokens,
-                                        timeout_s=args.timeout))
+                                        timeout_s=args.timeout,
+                                        chars_per_token=args.chars_per_token))
         else:
             methods.append(MapReduceMethod(root, sub, window=args.window,
                                            chunk_tokens=args.chunk_tokens,
-                                           max_tokens=args.max_tokens, timeout_s=args.timeout))
+                                           max_tokens=args.max_tokens, timeout_s=args.timeout,
+                                           chars_per_token=args.chars_per_token))
     return methods, [root] if sub is root else [root, sub]
 
 
