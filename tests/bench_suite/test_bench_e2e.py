@@ -220,6 +220,12 @@ def test_cli_run_over_the_openai_wire_then_resume(tmp_path: Path, capsys) -> Non
     assert all(r["cost"] == 0.0 for r in recs)  # a loopback server costs nothing
     printed = capsys.readouterr().out
     assert "| sniah | 2,048 | rlm1 | 2 | 1.000 [1.000, 1.000]" in printed
+    assert "Models: root model: openai/test-model; sub model: openai/test-model" in printed
+    assert all(r["model"] == "openai/test-model" for r in recs)
+    # The same folder cannot take results of another model.
+    assert bench_main([*argv, "--base-url", "http://127.0.0.1:9/v1", "--model",
+                       "openai/other"]) == 1
+    assert "holds results for model 'openai/test-model'" in capsys.readouterr().err
     assert (out / "summary.md").exists() and (out / "summary.json").exists()
     assert bench_main(["report", "--out", str(out)]) == 0
 

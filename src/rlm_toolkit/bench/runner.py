@@ -21,6 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from ..errors import ConfigError
 from .generate import generate
 from .methods import Method, MethodOutput
 from .plot import MISSING_HINT, plot_summary
@@ -65,6 +66,31 @@ def load_results(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
             if isinstance(rec, dict) and "task_id" in rec and "method" in rec:
                 out[rec["task_id"], rec["method"]] = rec
     return out
+
+
+MODEL_KEYS = ("model", "sub_model")
+
+
+def _check_same_models(records: Iterable[dict[str, Any]], meta: dict[str, Any],
+                       path: Path) -> None:
+    """Refuse to mix results of different models in one file."""
+    for rec in records:
+        for key in MODEL_KEYS:
+            if key in meta and key in rec and rec[key] != meta[key]:
+                raise ConfigError(
+                    f"{path} holds results for {key.replace('_', ' ')} {rec[key]!r}, not "
+                    f"{meta[key]!r}; write these results to another --out folder"
+                )
+
+
+def models_line(records: Sequence[dict[str, Any]]) -> str:
+    """ "root model: X; sub model: Y" from the records, or "" when they do not say."""
+    parts = []
+    for key, title in zip(MODEL_KEYS, ("root model", "sub model"), strict=True):
+        names = sorted({str(r[key]) for r in records if r.get(key)})
+        if names:
+            parts.append(f"{title}: {', '.join(names)}")
+    return "; ".join(parts)
 
 
 def _end_torn_line(path: Path) -> None:
@@ -128,15 +154,20 @@ async def run_bench(
     tasks: Iterable[Task | TaskSpec], methods: Sequence[Method], results_path: str | Path, *,
     concurrency: int = 1, retry_errors: bool = False, progress: bool = True,
     total: int | None = None, console: Console | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every method on every task, appending to `results_path`; return all its records.
 
     Pairs already in the file are skipped (so an interrupted run resumes), except error
-    records when `retry_errors` is set. Up to `concurrency` runs go at once.
+    records when `retry_errors` is set. Up to `concurrency` runs go at once. `meta` (such as
+    the model names) is written into every record; resuming a file written with other
+    models is refused.
     """
     path = Path(results_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     done = load_results(path)
+    meta = dict(meta or {})
+    _check_same_models(done.values(), meta, path)
     _end_torn_line(path)
 
     def finished(task_id: str, name: str) -> bool:
@@ -154,7 +185,7 @@ async def run_bench(
         async def go(task: Task, method: Method) -> None:
             nonlocal unknown_cost
             try:
-                rec = await run_one(task, method)
+                rec = {**await run_one(task, method), **meta}
                 sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 sink.flush()
                 done[task.id, method.name] = rec
@@ -193,11 +224,12 @@ def write_reports(records: Sequence[dict[str, Any]], out_dir: str | Path, *,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = summarize(records, seed=seed)
-    (out / "summary.json").write_text(
-        json.dumps({"bootstrap_seed": seed, "rows": [r.to_dict() for r in rows]}, indent=2),
-        encoding="utf-8")
-    table = markdown_table(rows)
-    (out / "summary.md").write_text(table, encoding="utf-8")
+    models = models_line(records)
+    (out / "summary.json").write_text(json.dumps(
+        {"bootstrap_seed": seed, "models": models, "rows": [r.to_dict() for r in rows]},
+        indent=2), encoding="utf-8")
+    header = f"Models: {models}\n\n" if models else ""
+    (out / "summary.md").write_text(header + markdown_table(rows), encoding="utf-8")
     notes = [f"wrote {out / 'summary.json'} and {out / 'summary.md'}"]
     if rows and plot_summary(rows, out / "plot.png"):
         notes.append(f"wrote {out / 'plot.png'}")

@@ -179,7 +179,8 @@ async def _run(args: argparse.Namespace) -> int:
         records = await run_bench(
             items, methods, out / RESULTS_FILE, concurrency=args.concurrency,
             retry_errors=args.retry_errors, progress=not args.no_progress,
-            total=len(items) * len(methods))
+            total=len(items) * len(methods),
+            meta={"model": args.model, "sub_model": args.sub_model or args.model})
     finally:
         for provider in providers:
             await provider.aclose()
