@@ -45,6 +45,7 @@ class Attack:
     forbidden_text: tuple[str, ...] = ()  # host data that must not leak (besides canaries)
     config: dict[str, Any] = field(default_factory=dict)
     status: str = "success"  # the run's status; success means the next step still worked
+    arches: tuple[str, ...] = ("x86_64", "aarch64")
 
 
 SYSCALLS = {  # (x86_64, aarch64): the kernel surface probed with raw syscalls through ctypes
@@ -295,6 +296,20 @@ for name, numbers in $syscalls.items():
     err = ctypes.get_errno()
     refuse_if('sys_' + name, rc < 0 and err in (1, 38), f'rc={rc} errno={err}')
 """, blocked=tuple(f"sys_{n}" for n in SYSCALLS)),
+    Attack("foreign_syscall_abis", ["""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+rc = libc.syscall(ctypes.c_long(0x40000000 | 57))  # fork through the x32 ABI
+refuse_if('x32_fork', rc < 0, f'rc={rc}')
+""", """
+import ctypes, mmap
+# fork through the 32-bit int 0x80 ABI: mov eax, 2; int 0x80; ret. The filter kills the worker.
+page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(bytes([0xB8, 2, 0, 0, 0, 0xCD, 0x80, 0xC3]))
+addr = ctypes.addressof(ctypes.c_char.from_buffer(page))
+print('I386 FORK RETURNED', ctypes.CFUNCTYPE(ctypes.c_long)(addr)())
+"""], blocked=("x32_fork",), error="died", arches=("x86_64",)),
     Attack("rlimit_raise", """
 import resource
 INF = resource.RLIM_INFINITY
@@ -384,11 +399,12 @@ hog.clear()
 attempt('str_bomb', lambda: 'x' * (1 << 33))
 """, blocked=("one_huge", "grow", "str_bomb"), config={"memory_limit_mb": 512}),
     Attack("c_stack_recursion", """
+import json
 sys.setrecursionlimit(10**8)
 nested = []
-for _ in range(2_000_000):
+for _ in range(400_000):
     nested = [nested]
-print(repr(nested)[:10])
+print(json.dumps(nested)[:10])
 """, error="died", config={"memory_limit_mb": 1024}),
     Attack("segfault_itself", """
 import ctypes
