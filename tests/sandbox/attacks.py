@@ -83,10 +83,11 @@ attempt('root_ssh', lambda: os.listdir('/root/.ssh'))
 attempt('make_link', lambda: os.symlink('$secret_file', 'link'))
 attempt('read_link', lambda: open('link').read())
 attempt('hardlink', lambda: os.link('$secret_file', 'hard'))
+attempt('self_root', lambda: open('/proc/self/root$secret_file').read())
 attempt('proc1_root', lambda: open('/proc/1/root$secret_file').read())
 attempt('host_root', lambda: open('/proc/$host_pid/root$secret_file').read())
 attempt('dotdot', lambda: open('../../../../../../..$secret_file').read())
-""", blocked=("read_link", "hardlink", "proc1_root", "host_root", "dotdot")),
+""", blocked=("read_link", "hardlink", "self_root", "proc1_root", "host_root", "dotdot")),
     Attack("write_outside_scratch", """
 attempt('host_tmp', lambda: open('$outside_dir/written.txt', 'w').write('x'))
 attempt('project', lambda: open('$project_dir/EVIL.txt', 'w').write('x'))
@@ -94,8 +95,11 @@ attempt('etc', lambda: open('/etc/rlm-evil', 'w').write('x'))
 attempt('usr', lambda: open('/usr/rlm-evil', 'w').write('x'))
 attempt('venv', lambda: open(sys.prefix + '/rlm-evil', 'w').write('x'))
 attempt('mkdir_root', lambda: os.mkdir('/rlm-evil'))
+attempt('dev_shm', lambda: open('/dev/shm/rlm-evil', 'w').write('x'))
+attempt('dev_null', lambda: open('/dev/null', 'w').write('fine'))
 attempt('scratch', lambda: open('notes.txt', 'w').write('mine'))
-""", blocked=("host_tmp", "project", "etc", "usr", "venv", "mkdir_root"), allowed=("scratch",),
+""", blocked=("host_tmp", "project", "etc", "usr", "venv", "mkdir_root", "dev_shm"),
+        allowed=("scratch", "dev_null"),
         forbidden_paths=("$outside_dir/written.txt", "$project_dir/EVIL.txt", "/etc/rlm-evil",
                          "/usr/rlm-evil", "$prefix/rlm-evil", "/rlm-evil")),
     Attack("disk_fill", """

@@ -68,7 +68,8 @@ def jail_args(binary: str, scratch: str) -> list[str]:
         args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(WORKER_DIR), JAIL_WORKER]
     args += ["--bind", scratch, JAIL_SCRATCH, "--chdir", JAIL_SCRATCH]
-    args += ["--remount-ro", "/"]  # the jail's own root: no writes outside /tmp and /scratch
+    # The jail's own root and /dev read-only: no writes outside the small /tmp and /scratch.
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return args
 
 
