@@ -174,6 +174,8 @@ async def run_bench(
         rec = done.get((task_id, name))
         return rec is not None and not (retry_errors and rec.get("status") == "error")
 
+    if total is None and isinstance(tasks, Sequence):
+        total = len(tasks) * len(methods)
     gate = asyncio.Semaphore(max(1, concurrency))
     spent: list[float] = []
     unknown_cost = False
