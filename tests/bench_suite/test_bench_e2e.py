@@ -245,3 +245,15 @@ async def test_an_rlm_run_stopped_by_a_limit_is_recorded_with_its_status(tmp_pat
     assert rec["status"] == "max_iterations"
     assert rec["iterations"] == 2
     assert rec["score"] == 0.0
+
+
+def test_size_ranges_expand_to_powers_of_two() -> None:
+    from rlm_toolkit.bench import parse_sizes
+    from rlm_toolkit.errors import ConfigError
+
+    assert parse_sizes("2^13..2^16") == [8192, 16384, 32768, 65536]
+    assert parse_sizes("1k, 8k..16k") == [1024, 8192, 16384]
+    with pytest.raises(ConfigError, match=r"small\.\.large"):
+        parse_sizes("16k..8k")
+    with pytest.raises(ConfigError, match="bad size"):
+        parse_sizes("lots")

@@ -7,7 +7,7 @@ the published tasks, and summaries with bootstrap 95% confidence intervals.
     score_answer("4209540", task.answer_type, task.gold).score
 """
 
-from .generate import GENERATORS, generate, parse_size, suite
+from .generate import GENERATORS, generate, parse_size, parse_sizes, suite
 from .methods import DirectMethod, MapReduceMethod, Method, MethodOutput, RLMMethod
 from .runner import TaskSpec, load_results, run_bench, write_reports
 from .scoring import Score, score_answer
@@ -30,6 +30,7 @@ __all__ = [
     "load_results",
     "markdown_table",
     "parse_size",
+    "parse_sizes",
     "read_tasks",
     "run_bench",
     "score_answer",

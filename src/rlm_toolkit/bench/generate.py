@@ -37,6 +37,28 @@ def suite(kinds: Sequence[str], sizes: Sequence[int], seeds: Sequence[int]) -> I
                 yield generate(kind, size, seed)
 
 
+def parse_sizes(text: str) -> list[int]:
+    """Comma-separated sizes; "A..B" expands to the powers of two from A to B
+    ("2^13..2^20" gives 8192, 16384, ..., 1048576)."""
+    sizes: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if ".." in part:
+            lo, hi = (parse_size(x) for x in part.split("..", 1))
+            if lo < 1 or hi < lo:
+                raise ConfigError(f"bad size range {part!r}; write it small..large, e.g. 8k..1M")
+            size = lo
+            while size <= hi:
+                sizes.append(size)
+                size *= 2
+        else:
+            sizes.append(parse_size(part))
+    if not sizes:
+        raise ConfigError("no sizes given; write e.g. --tokens 8k,32k or --tokens 2^13..2^20")
+    return sizes
+
+
 def parse_size(text: str) -> int:
     """A size such as "8192", "8k", "1M" or "2^20" in tokens."""
     raw = text.strip().lower().replace("_", "")

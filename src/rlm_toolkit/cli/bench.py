@@ -29,7 +29,8 @@ def _add_generate(sub: Any) -> None:
     p.add_argument("--task", default="sniah",
                    help=f"task kind(s), comma separated: {', '.join(TASK_KINDS)}")
     p.add_argument("--tokens", default="8192",
-                   help="context size(s) in tokens (characters/4), e.g. 8192,32k,1M,2^20")
+                   help="context size(s) in tokens (characters/4), e.g. 8192,32k,1M or "
+                        "2^13..2^20 (every power of two between)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--count", type=int, default=1, help="tasks per kind and size (seeds seed..)")
     p.add_argument("--out", required=True, help="JSONL file to write")
@@ -47,7 +48,7 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--methods", default="rlm1,direct,mapreduce",
                    help="comma separated: rlm0, rlm1, rlm2 (RLM at that depth), direct, mapreduce")
     p.add_argument("--task", default=",".join(TASK_KINDS), help="task kinds, comma separated")
-    p.add_argument("--tokens", default="8192", help="sizes, e.g. 8k,16k,32k or 2^13,2^14")
+    p.add_argument("--tokens", default="8192", help="sizes, e.g. 8k,16k,32k or 2^13..2^17")
     p.add_argument("--seeds", type=int, default=3, help="tasks per kind and size (default 3)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--tasks-file", help="run the tasks in this JSONL file instead of generating")
@@ -116,11 +117,11 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 @_guard
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write tasks to --out."""
-    from ..bench.generate import parse_size, suite
+    from ..bench.generate import parse_sizes, suite
     from ..bench.task import write_tasks
 
     kinds = _list(args.task)
-    sizes = [parse_size(s) for s in _list(args.tokens)]
+    sizes = parse_sizes(args.tokens)
     seeds = range(args.seed, args.seed + max(1, args.count))
     n = write_tasks(suite(kinds, sizes, seeds), args.out)
     print(f"wrote {n} task(s) to {args.out}")
@@ -155,7 +156,7 @@ def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from ..bench.generate import parse_size
+    from ..bench.generate import parse_sizes
     from ..bench.runner import RESULTS_FILE, TaskSpec, run_bench, write_reports
     from ..bench.task import read_tasks
 
@@ -171,7 +172,7 @@ async def _run(args: argparse.Namespace) -> int:
         if unknown:
             raise SystemExit(f"unknown task(s) {', '.join(unknown)}; choose from "
                              f"{', '.join(TASK_KINDS)}")
-        sizes = [parse_size(s) for s in _list(args.tokens)]
+        sizes = parse_sizes(args.tokens)
         items = [TaskSpec(k, n, s) for k in kinds for n in sizes
                  for s in range(args.seed, args.seed + max(1, args.seeds))]
     out = Path(args.out)
