@@ -30,17 +30,17 @@ def concept_embed(texts: list[str]) -> Any:
 
 
 def test_fusion_finds_paraphrases_bm25_misses() -> None:
-    texts = ["Alice resides in Lisbon", "Alice likes jazz", "Alice plays chess", "Alice reads poetry"]
+    texts = ["Alice dwells in Lisbon", "Alice likes jazz", "Alice plays chess", "Alice reads poetry"]
     plain = HierarchicalMemory()
     dense = HierarchicalMemory(embedder=concept_embed)
     for t in texts:
         plain.add_episode(t)
         dense.add_episode(t)
     query = "Where does Alice live?"
-    assert dense.retrieve(query)[0].text == "Alice resides in Lisbon"
-    assert plain.retrieve(query)[0].text != "Alice resides in Lisbon"  # a 4-way tie on 'alice'
+    assert dense.retrieve(query)[0].text == "Alice dwells in Lisbon"
+    assert plain.retrieve(query)[0].text != "Alice dwells in Lisbon"  # a 4-way tie on 'alice'
     only_dense = list(dense.retrieve("home"))
-    assert only_dense and only_dense[0].text == "Alice resides in Lisbon"  # no word in common
+    assert only_dense and only_dense[0].text == "Alice dwells in Lisbon"  # no word in common
 
 
 def test_vectors_persist_and_follow_forget(tmp_path: Path) -> None:

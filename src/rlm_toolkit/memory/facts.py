@@ -30,6 +30,26 @@ _RELATIONS: dict[str, str] = {
     "is called": "name", "am called": "name", "is named": "name",
     "uses as editor": "editor",
 }
+# Words a question may use for a canonical relation; they are added to the full-text index of
+# a fact's episode, so "Where does Alice live?" also finds "Alice moved to Berlin".
+RELATION_WORDS: dict[str, str] = {
+    "lives_in": "lives live living resides home city town moved where",
+    "works_at": "works work working employer employed company job",
+    "married_to": "married spouse partner husband wife",
+    "drives": "drives drive car vehicle",
+    "age": "age old years",
+    "job": "job occupation profession works work",
+    "name": "name called",
+}
+
+
+def search_words(fact_key: str | None) -> str:
+    """Extra index words for an episode stating a fact with this key ('' for none)."""
+    if not fact_key:
+        return ""
+    return RELATION_WORDS.get(fact_key.rsplit("|", 1)[-1], "")
+
+
 _REL_ALT = "|".join(sorted((re.escape(k) for k in _RELATIONS), key=len, reverse=True))
 _SUBJ = r"(?P<s>(?:the |my |our |his |her |their )?[A-Za-z][\w\-]*(?: [A-Z][\w\-]*)?)"
 _TAIL = r"(?:\s+(?:now|nowadays|these days|since \S+(?: \S+)?))?\s*[.!]?$"

@@ -28,7 +28,7 @@ from .consolidate import (
     write_summaries,
 )
 from .embedders import Embedder, resolve_embedder
-from .facts import extract_fact
+from .facts import extract_fact, search_words
 from .llm import as_text_fn, contradiction_prompt
 from .sqlite_store import SQLiteStore
 from .store import MemoryStore
@@ -63,7 +63,9 @@ class HierarchicalMemory:
         half_life_days, decay_weight: older memories lose up to `decay_weight` of their score,
             half of it after `half_life_days`.
         superseded_penalty: score factor of outdated (superseded) episodes.
-        beam: nodes kept per level when routing top-down.
+        beam: nodes kept per level when routing top-down (0 turns routing off).
+        dense_match_floor: a cosine similarity from which a hit's `match` (absolute relevance,
+            used by `min_match`) counts the dense score and not only the shared words.
         clock: the time source (seconds since the epoch); tests and benches may fix it.
     """
 
@@ -82,6 +84,7 @@ class HierarchicalMemory:
         superseded_penalty: float = 0.5,
         route_weight: float = 0.1,
         beam: int = 4,
+        dense_match_floor: float = 0.8,
         settings: ConsolidationSettings | None = None,
         synchronous: str = "NORMAL",
         clock: Callable[[], float] = time.time,
@@ -101,6 +104,7 @@ class HierarchicalMemory:
         self.superseded_penalty = superseded_penalty
         self.route_weight = route_weight
         self.beam = beam
+        self.dense_match_floor = dense_match_floor
         self.settings = settings or ConsolidationSettings()
         self.clock = clock
         self._consolidating = threading.Lock()
@@ -326,7 +330,9 @@ class HierarchicalMemory:
         nodes = {n.id: n for n in self.store.get_nodes(sorted(candidates))}
         nodes = {i: n for i, n in nodes.items() if n.level in levels}
         idf = self.store.term_stats(content_terms(query))
-        now = self.clock()
+        # Decay counts from the moment asked about; an as_of query asks about the past, where
+        # what was valid then is not outdated.
+        now = filters.as_of if filters.as_of is not None else self.clock()
         hits: list[MemoryHit] = []
         for i, n in nodes.items():
             t = text.get(i, 0.0) / tmax if tmax > 0 else 0.0
@@ -338,10 +344,11 @@ class HierarchicalMemory:
             age = max(0.0, now - max(n.valid_from, n.last_seen))
             decay = 0.5 ** (age / self.half_life_s) if self.half_life_s > 0 else 1.0
             score *= (1 - self.decay_weight) + self.decay_weight * decay
-            if n.valid_to is not None:
+            if n.valid_to is not None and (filters.as_of is None or n.valid_to <= filters.as_of):
                 score *= self.superseded_penalty
-            match = match_fraction(query, n.text, idf)
-            if i in dense:
+            words = search_words(n.fact_key) if n.level == Level.EPISODE else ""
+            match = match_fraction(query, f"{n.text} {words}", idf)
+            if i in dense and dense[i] >= self.dense_match_floor:
                 match = max(match, float(dense[i]))
             if match < min_match:
                 continue

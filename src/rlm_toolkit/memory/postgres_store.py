@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigError, MissingDependency
+from .facts import search_words
 from .sqlite_store import _COLS, filter_sql
 from .store import UPDATABLE
 from .text import STOPWORDS, content_terms, words
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS {p}nodes(
   last_seen DOUBLE PRECISION NOT NULL,
   dirty BOOLEAN NOT NULL DEFAULT FALSE,
   embedding vector,
-  tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+  extra TEXT NOT NULL DEFAULT '',
+  tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text || ' ' || extra)) STORED
 );
 CREATE INDEX IF NOT EXISTS {p}nodes_tsv ON {p}nodes USING GIN (tsv);
 CREATE INDEX IF NOT EXISTS {p}nodes_parent ON {p}nodes(parent_id);
@@ -145,8 +147,8 @@ class PostgresStore:
             rows = self._q(
                 "INSERT INTO {p}nodes(level, text, hash, user_id, session_id, metadata, created_at,"
                 " valid_from, valid_to, superseded_by, parent_id, keywords, fact_key, fact_value,"
-                " last_seen, dirty, embedding) VALUES (%s,%s,%s,%s,%s,%s::jsonb,%s,%s,%s,%s,%s,%s,"
-                "%s,%s,%s,%s,%s::vector) RETURNING id",
+                " last_seen, dirty, embedding, extra) VALUES (%s,%s,%s,%s,%s,%s::jsonb,%s,%s,%s,%s,"
+                "%s,%s,%s,%s,%s,%s,%s::vector,%s) RETURNING id",
                 (
                     int(node.level), node.text, text_hash, node.user_id, node.session_id,
                     json.dumps(node.metadata, sort_keys=True, default=str), node.created_at,
@@ -154,6 +156,7 @@ class PostgresStore:
                     node.keywords, node.fact_key, node.fact_value,
                     node.last_seen or node.created_at, bool(node.dirty),
                     _vec(embedding) if embedding is not None else None,
+                    search_words(node.fact_key) if node.level == Level.EPISODE else "",
                 ),
             )
             if node.level == Level.EPISODE:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .facts import search_words
 from .store import UPDATABLE
 from .text import content_terms, fts_query
 from .types import Filters, Level, MemoryNode
@@ -214,8 +215,10 @@ class SQLiteStore:
                 ),
             )
             node_id = int(cur.lastrowid or 0)
+            extra = search_words(node.fact_key) if node.level == Level.EPISODE else ""
             self._conn.execute(
-                "INSERT INTO nodes_fts(rowid, text) VALUES (?, ?)", (node_id, node.text)
+                "INSERT INTO nodes_fts(rowid, text) VALUES (?, ?)",
+                (node_id, f"{node.text} {extra}" if extra else node.text),
             )
             if node.level == Level.EPISODE:
                 self._terms(node.text, +1)
