@@ -129,7 +129,7 @@ def transport_error(name: str, where: str | None, exc: BaseException) -> Provide
         return timed_out(name, exc)
     if module in TRANSPORT_MODULES or isinstance(exc, (ConnectionError, OSError)):
         return unreachable(name, where, exc)
-    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError, IndexError)):
+    if isinstance(exc, ValueError):  # JSON that does not parse or validate
         return ProviderError(
             f"{name} sent a malformed response ({type(exc).__name__}: {exc})", retryable=True
         )

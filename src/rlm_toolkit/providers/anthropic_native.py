@@ -102,14 +102,16 @@ class AnthropicProvider:
             if system:
                 request["system"][0]["cache_control"] = CACHE
             turns[0]["content"][0]["cache_control"] = CACHE
-        if options.temperature is not None:
-            request["temperature"] = options.temperature
         if options.stop:
             request["stop_sequences"] = options.stop
         if options.timeout_s is not None:
             request["timeout"] = options.timeout_s
-        if options.extra:
-            request["extra_body"] = dict(options.extra)
+        body = dict(options.extra)
+        if options.temperature is not None:
+            # Sent in the body: newer SDK releases dropped the keyword, the API still takes it.
+            body.setdefault("temperature", options.temperature)
+        if body:
+            request["extra_body"] = body
         return request
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:

@@ -99,7 +99,9 @@ class WireServer:
         return f"http://127.0.0.1:{self.port}{self.url_suffix}"
 
     def start(self) -> WireServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
