@@ -59,9 +59,9 @@ def test_streaming_reaches_on_token_in_pieces(wire: Wire) -> None:
 
 @wire_params
 def test_rate_limit_maps_to_retryable_error_with_retry_after(wire: Wire) -> None:
-    with wire.server(["unused"], faults=[Fault.http(429, retry_after=7)]) as srv:
-        with pytest.raises(ProviderError) as info:
-            call(wire, srv, resilience=False)
+    with wire.server(["unused"], faults=[Fault.http(429, retry_after=7)]) as srv, \
+            pytest.raises(ProviderError) as info:
+        call(wire, srv, resilience=False)
     assert info.value.status == 429 and info.value.retryable
     if wire.name != "ollama":  # the ollama client does not expose response headers
         assert info.value.retry_after == 7
@@ -70,14 +70,14 @@ def test_rate_limit_maps_to_retryable_error_with_retry_after(wire: Wire) -> None
 
 @wire_params
 def test_client_errors_are_permanent_and_say_what_to_check(wire: Wire) -> None:
-    with wire.server(["unused"], faults=[Fault.http(404, message="model not found")]) as srv:
-        with pytest.raises(ProviderError) as info:
-            call(wire, srv, resilience=False)
+    with wire.server(["unused"], faults=[Fault.http(404, message="model not found")]) as srv, \
+            pytest.raises(ProviderError) as info:
+        call(wire, srv, resilience=False)
     assert not info.value.retryable and info.value.status == 404
     assert "model name" in str(info.value)
-    with wire.server(["unused"], faults=[Fault.http(401, message="bad key")]) as srv:
-        with pytest.raises(ProviderError) as info:
-            call(wire, srv, resilience=False)
+    with wire.server(["unused"], faults=[Fault.http(401, message="bad key")]) as srv, \
+            pytest.raises(ProviderError) as info:
+        call(wire, srv, resilience=False)
     assert info.value.status == 401 and not info.value.retryable
     if wire.name != "ollama":
         assert isinstance(info.value, AuthenticationError)
@@ -88,9 +88,9 @@ def test_client_errors_are_permanent_and_say_what_to_check(wire: Wire) -> None:
                                    Fault.http(500), Fault.http(503)],
                          ids=["reset", "malformed", "cut", "500", "503"])
 def test_transient_faults_are_retryable_errors(wire: Wire, fault: Fault) -> None:
-    with wire.server(["unused"] * 2, faults=[fault]) as srv:
-        with pytest.raises(ProviderError) as info:
-            call(wire, srv, resilience=False)
+    with wire.server(["unused"] * 2, faults=[fault]) as srv, \
+            pytest.raises(ProviderError) as info:
+        call(wire, srv, resilience=False)
     assert info.value.retryable, str(info.value)
 
 
@@ -126,9 +126,9 @@ def test_slow_server_times_out_then_the_retry_succeeds(wire: Wire) -> None:
 @wire_params
 def test_sdk_retries_are_off_when_wrapped(wire: Wire) -> None:
     """Retries are counted once: a permanent 503 costs exactly 1 + max_retries attempts."""
-    with wire.server(["x"], faults=[Fault.http(503)] * 10) as srv:
-        with pytest.raises(ProviderError) as info:
-            call(wire, srv, resilience=fast(max_retries=2))
+    with wire.server(["x"], faults=[Fault.http(503)] * 10) as srv, \
+            pytest.raises(ProviderError) as info:
+        call(wire, srv, resilience=fast(max_retries=2))
     assert srv.attempts == 3
     assert "gave up after 3 attempts" in str(info.value)
 
