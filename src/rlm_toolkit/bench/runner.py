@@ -233,7 +233,7 @@ def write_reports(records: Sequence[dict[str, Any]], out_dir: str | Path, *,
     header = f"Models: {models}\n\n" if models else ""
     (out / "summary.md").write_text(header + markdown_table(rows), encoding="utf-8")
     notes = [f"wrote {out / 'summary.json'} and {out / 'summary.md'}"]
-    if rows and plot_summary(rows, out / "plot.png"):
+    if rows and plot_summary(rows, out / "plot.png", title=models):
         notes.append(f"wrote {out / 'plot.png'}")
     elif rows:
         notes.append(MISSING_HINT)

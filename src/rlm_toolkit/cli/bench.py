@@ -59,7 +59,9 @@ def _add_run(sub: Any) -> None:
                    help="characters per token when fitting text to the window (default 4; "
                         "about 3 for tokenizers that split digits)")
     p.add_argument("--max-iterations", type=int, default=20, help="RLM root iterations")
-    p.add_argument("--max-tokens", type=int, help="cap on each answer's output tokens")
+    p.add_argument("--max-tokens", type=int,
+                   help="cap on the output tokens of each direct / map-reduce call "
+                        "(RLM runs keep their engine limits)")
     p.add_argument("--timeout", type=float,
                    help="seconds: a whole RLM run, or one call of direct / map-reduce")
     p.add_argument("--concurrency", type=int, default=1, help="task runs at once (default 1)")
