@@ -35,20 +35,31 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from rlm_toolkit.memory import HierarchicalMemory  # noqa: E402
-from rlm_toolkit.memory.text import words  # noqa: E402
+from rlm_toolkit.memory import HierarchicalMemory
+from rlm_toolkit.memory.text import words
 
-FIRST = """Alice Bruno Carla Dmitri Elena Farid Greta Hugo Ines Jonas Keiko Liam Mara Nikos Olga
-Pavel Quinn Rosa Sami Tara Umar Vera Wade Xenia Yusuf Zoe Aron Bianca Cyril Dalia Emil Fiona
-Goran Hana Ivo Julia Kofi Lena Milo Nadia Oskar Petra Rafael Sofia Tomas Ulla Viktor Wanda
-Yara Zeno""".split()
-LAST = """Moreau Novak Okafor Park Quispe Rossi Sato Tanaka Ulrich Vargas Weber Xu Yilmaz Zorn
-Abbott Brandt Castro Dubois Eriksen Fischer Garcia Horvat Ivanova Jensen Kowalski Lindqvist
-Mendes Nilsen Ortega Petrov""".split()
-CITIES = """Paris Berlin Lisbon Oslo Rome Vienna Prague Madrid Dublin Warsaw Athens Zurich Lyon
-Porto Krakow Bergen Seville Turin Ghent Tallinn Riga Vilnius Bologna Malmo Graz Leipzig Nantes
-Bilbao Aarhus Split""".split()
-SYL = "zen tri vox lum cor ark nex pol dar quin sol ter bri mon vel kas rho tam fen gal".split()
+FIRST = [
+    "Alice", "Bruno", "Carla", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas",
+    "Keiko", "Liam", "Mara", "Nikos", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Umar",
+    "Vera", "Wade", "Xenia", "Yusuf", "Zoe", "Aron", "Bianca", "Cyril", "Dalia", "Emil", "Fiona",
+    "Goran", "Hana", "Ivo", "Julia", "Kofi", "Lena", "Milo", "Nadia", "Oskar", "Petra", "Rafael",
+    "Sofia", "Tomas", "Ulla", "Viktor", "Wanda", "Yara", "Zeno"
+]
+LAST = [
+    "Moreau", "Novak", "Okafor", "Park", "Quispe", "Rossi", "Sato", "Tanaka", "Ulrich", "Vargas",
+    "Weber", "Xu", "Yilmaz", "Zorn", "Abbott", "Brandt", "Castro", "Dubois", "Eriksen", "Fischer",
+    "Garcia", "Horvat", "Ivanova", "Jensen", "Kowalski", "Lindqvist", "Mendes", "Nilsen", "Ortega",
+    "Petrov"
+]
+CITIES = [
+    "Paris", "Berlin", "Lisbon", "Oslo", "Rome", "Vienna", "Prague", "Madrid", "Dublin", "Warsaw",
+    "Athens", "Zurich", "Lyon", "Porto", "Krakow", "Bergen", "Seville", "Turin", "Ghent", "Tallinn",
+    "Riga", "Vilnius", "Bologna", "Malmo", "Graz", "Leipzig", "Nantes", "Bilbao", "Aarhus", "Split"
+]
+SYL = [
+    "zen", "tri", "vox", "lum", "cor", "ark", "nex", "pol", "dar", "quin", "sol", "ter", "bri",
+    "mon", "vel", "kas", "rho", "tam", "fen", "gal"
+]
 SUFFIX = ["Labs", "Systems", "Works", "Group", "Dynamics", "Foods", "Logistics", "Media"]
 JOBS = ["nurse", "teacher", "welder", "pilot", "chemist", "baker", "architect", "plumber",
         "librarian", "surveyor", "translator", "pharmacist"]
@@ -56,11 +67,16 @@ FOODS = ["sushi", "ramen", "paella", "pierogi", "falafel", "lasagna", "tacos", "
          "goulash", "risotto", "dumplings", "ceviche"]
 HOBBIES = ["hiking", "chess", "pottery", "climbing", "birdwatching", "sailing", "knitting",
            "archery", "gardening", "fencing"]
-NOUNS = """weather train budget meeting concert report garden laptop bicycle museum market
-holiday deadline printer coffee recipe podcast invoice ticket festival parking elevator
-library harbour bakery forecast schedule""".split()
-ADJ = """late crowded quiet expensive broken great boring sunny noisy cheap useful strange
-delayed lovely""".split()
+NOUNS = [
+    "weather", "train", "budget", "meeting", "concert", "report", "garden", "laptop", "bicycle",
+    "museum", "market", "holiday", "deadline", "printer", "coffee", "recipe", "podcast", "invoice",
+    "ticket", "festival", "parking", "elevator", "library", "harbour", "bakery", "forecast",
+    "schedule"
+]
+ADJ = [
+    "late", "crowded", "quiet", "expensive", "broken", "great", "boring", "sunny", "noisy", "cheap",
+    "useful", "strange", "delayed", "lovely"
+]
 DAY = 86400.0
 T0 = 1_672_531_200.0  # 2023-01-01
 

@@ -159,3 +159,17 @@ def test_supersession_refreshes_the_trace_summary(hmem: HierarchicalMemory) -> N
     hmem.consolidate()
     traces = hmem.store.nodes(Level.TRACE)
     assert len(traces) == 1 and "Berlin" in traces[0].text and "Paris" not in traces[0].text
+
+
+def test_an_rlm_writes_summaries_with_its_sub_model() -> None:
+    from rlm_toolkit import RLM
+    from rlm_toolkit.testing import ScriptedLLM
+
+    root = ScriptedLLM([])
+    sub = ScriptedLLM(["Trace: Alice is in Paris.", "Category: Alice.", "Domain: people."])
+    rlm = RLM(root, sub, memory=HierarchicalMemory())
+    rlm.memory.add_episode("Alice lives in Paris")
+    report = rlm.memory.consolidate(llm=rlm)
+    assert report.llm_calls == 3 and len(sub.requests) == 3 and not root.requests
+    assert "Alice lives in Paris" in sub.requests[0][-1]["content"]
+    assert rlm.memory.store.nodes(Level.TRACE)[0].text == "Trace: Alice is in Paris."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 np = pytest.importorskip("numpy", reason="numpy (the 'embeddings' extra) is not installed")
 
-from rlm_toolkit.memory import CallableEmbedder, HierarchicalMemory  # noqa: E402
+from rlm_toolkit.memory import CallableEmbedder, HierarchicalMemory, SQLiteStore  # noqa: E402
 from rlm_toolkit.memory.text import words  # noqa: E402
 
 CONCEPTS = {"live": "home", "lives": "home", "resides": "home", "reside": "home",
@@ -117,3 +118,36 @@ def test_wordllama_embedder_loads_offline(monkeypatch: pytest.MonkeyPatch) -> No
     mem.add_episode("Bob enjoys playing the violin")
     assert mem.retrieve("Where is Alice's home city?")[0].text == "Alice resides in Lisbon"
     assert mem.retrieve("musical instrument hobby")[0].text == "Bob enjoys playing the violin"
+
+
+def test_ann_index_past_the_threshold_honours_forget_and_levels(tmp_path: Path) -> None:
+    if importlib.util.find_spec("usearch") is None:
+        print("SKIP: usearch is not installed (pip install 'rlm-toolkit[ann]')")
+        pytest.skip("usearch is not installed: pip install 'rlm-toolkit[ann]'")
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(300, 32)).astype(np.float32)
+    table = {f"doc {i}": base[i] for i in range(300)}
+
+    def embed(texts: list[str]) -> Any:
+        return np.stack([table.get(t, rng.normal(size=32).astype(np.float32)) for t in texts])
+
+    mem = HierarchicalMemory(path=tmp_path / "m.db", embedder=embed, ann_threshold=100)
+    ids = mem.add_episodes(f"doc {i}" for i in range(300))
+    exact = HierarchicalMemory(embedder=embed, store=SQLiteStore(tmp_path / "m.db",
+                                                                 ann_threshold=None))
+    probe = [f"doc {i}" for i in range(0, 300, 7)]
+    agree = sum(
+        mem.retrieve(q, k=1, include_summaries=True).ids == exact.retrieve(q, k=1).ids
+        for q in probe
+    )
+    index = mem.store._index()  # type: ignore[attr-defined]
+    assert index is not None and index.uses_ann
+    assert agree >= 0.9 * len(probe)  # approximate, but on 300 points practically exact
+    assert mem.retrieve("doc 21", k=1).ids == [ids[21]]
+    mem.forget(ids[21])
+    assert ids[21] not in mem.retrieve("doc 21", k=20).ids
+    mem.add_episode("doc 21")  # re-added: a new id, found through the ANN index again
+    assert mem.retrieve("doc 21", k=1)[0].text == "doc 21"
+    mem.consolidate()  # summaries are embedded too; an episode-level search never returns them
+    hits = mem.retrieve("doc 5", k=10)
+    assert all(h.level == 0 for h in hits) and index.uses_ann

@@ -34,6 +34,7 @@ from .sqlite_store import SQLiteStore
 from .store import MemoryStore
 from .text import content_terms, extractive_summary, match_fraction, text_hash
 from .types import Filters, Level, MemoryHit, MemoryNode, RetrievalResult
+from .vectors import ANN_THRESHOLD
 
 Timestamp = float | datetime | None
 
@@ -54,8 +55,8 @@ class HierarchicalMemory:
         store: any `MemoryStore` (e.g. `PostgresStore`) instead of `path`.
         embedder: None (BM25 only), "wordllama", an `Embedder`, or a callable
             `list[str] -> array`.
-        llm: default LLM for summaries and contradiction judging: a callable `str -> str` or a
-            Provider.
+        llm: default LLM for summaries and contradiction judging: a callable `str -> str`, a
+            Provider, or an `RLM` (its sub-model is used).
         user_id: default user scope of writes and reads (None reads every user).
         judge_contradictions: ask `llm` which older memories a new one makes outdated (in
             addition to the deterministic same-subject-and-relation rule).
@@ -66,6 +67,9 @@ class HierarchicalMemory:
         beam: nodes kept per level when routing top-down (0 turns routing off).
         dense_match_floor: a cosine similarity from which a hit's `match` (absolute relevance,
             used by `min_match`) counts the dense score and not only the shared words.
+        synchronous: SQLite's synchronous mode: "NORMAL" survives kill -9, "FULL" power loss.
+        ann_threshold: vectors from which dense search uses an HNSW index (the `ann` extra)
+            instead of exact search; None keeps it exact. Only for the default SQLite store.
         clock: the time source (seconds since the epoch); tests and benches may fix it.
     """
 
@@ -87,13 +91,16 @@ class HierarchicalMemory:
         dense_match_floor: float = 0.8,
         settings: ConsolidationSettings | None = None,
         synchronous: str = "NORMAL",
+        ann_threshold: int | None = ANN_THRESHOLD,
         clock: Callable[[], float] = time.time,
     ):
         if store is not None and path is not None:
             raise ConfigError("give either path= or store=, not both")
         if not 0.0 <= dense_weight <= 1.0:
             raise ConfigError(f"dense_weight={dense_weight} must be between 0 and 1")
-        self.store: MemoryStore = store if store is not None else SQLiteStore(path, synchronous)
+        self.store: MemoryStore = store if store is not None else SQLiteStore(
+            path, synchronous, ann_threshold
+        )
         self.embedder = resolve_embedder(embedder)
         self.llm = llm
         self.user_id = user_id
@@ -144,7 +151,7 @@ class HierarchicalMemory:
         rows: list[dict[str, Any]] = []
         now = self.clock()
         for item in items:
-            d = {"text": item} if isinstance(item, str) else dict(item)
+            d: dict[str, Any] = {"text": item} if isinstance(item, str) else dict(item)
             text = str(d.get("text") or "").strip()
             if not text:
                 raise ConfigError("an episode needs non-empty text")
@@ -231,7 +238,8 @@ class HierarchicalMemory:
         """Group episodes not yet consolidated into traces, traces into categories, categories
         into domains, and (re)write the summaries that changed.
 
-        Summaries are written by `llm` (or the memory's `llm`) when given, else extracted.
+        Summaries are written by `llm` (a callable, a Provider or an RLM; else the memory's
+        `llm`) when one is given, else extracted from the children deterministically.
         Incremental and idempotent: a second call with nothing new changes nothing. The whole
         change is one transaction.
         """

@@ -1,6 +1,7 @@
 """Adapts the `llm=` argument of the memory to one sync function `prompt -> text`.
 
-Accepted: a sync callable `str -> str`, or a `Provider` (async `complete(messages, options)`).
+Accepted: a sync callable `str -> str`, a `Provider` (async `complete(messages, options)`), or
+an `RLM`, whose sub-model (the one that reads slices) then writes the memory's summaries.
 A provider is driven with `asyncio.run`, in a helper thread when the caller already runs an
 event loop (so the memory's sync API works from async code too).
 """
@@ -36,6 +37,9 @@ def as_text_fn(llm: Any, max_tokens: int = 300) -> TextFn | None:
     """A sync `prompt -> text` function for `llm`, or None when `llm` is None."""
     if llm is None:
         return None
+    sub = getattr(llm, "sub", None)  # an RLM: summaries are a sub-model's job
+    if sub is not None and inspect.iscoroutinefunction(getattr(sub, "complete", None)):
+        llm = sub
     complete = getattr(llm, "complete", None)
     if complete is not None and inspect.iscoroutinefunction(complete):
         def call(prompt: str) -> str:
@@ -63,7 +67,8 @@ def as_text_fn(llm: Any, max_tokens: int = 300) -> TextFn | None:
 
         return call_fn
     raise ConfigError(
-        f"llm must be a callable str -> str or a Provider with async complete(), not {type(llm)!r}"
+        f"llm must be a callable str -> str, a Provider with async complete() or an RLM, "
+        f"not {type(llm)!r}"
     )
 
 

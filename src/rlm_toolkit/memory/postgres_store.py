@@ -131,12 +131,12 @@ class PostgresStore:
 
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
-            cur = self._conn.execute(sql.replace("{p}", self._p), params)  # type: ignore[arg-type]
+            cur = self._conn.execute(sql.replace("{p}", self._p), params)
             return cur.fetchall() if cur.description else []
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self._lock:
-            self._conn.execute(sql.replace("{p}", self._p), params)  # type: ignore[arg-type]
+            self._conn.execute(sql.replace("{p}", self._p), params)
 
     # -- nodes ---------------------------------------------------------------------------
 
@@ -214,7 +214,8 @@ class PostgresStore:
             raise ConfigError(f"cannot update {sorted(bad)}; updatable: {sorted(UPDATABLE)}")
         if not fields:
             return
-        sets, values = [], []
+        sets: list[str] = []
+        values: list[Any] = []
         for key, value in fields.items():
             if key == "metadata":
                 sets.append("metadata = %s::jsonb")

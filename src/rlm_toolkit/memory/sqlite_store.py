@@ -21,7 +21,7 @@ from .facts import search_words
 from .store import UPDATABLE
 from .text import content_terms, fts_query
 from .types import Filters, Level, MemoryNode
-from .vectors import VectorIndex, to_blob
+from .vectors import ANN_THRESHOLD, VectorIndex, to_blob
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes(
@@ -131,10 +131,15 @@ class SQLiteStore:
     """A `MemoryStore` in one SQLite file (or in memory when `path` is None).
 
     `synchronous="NORMAL"` (default) survives a killed process; use "FULL" to also survive a
-    power loss at the cost of an fsync per write.
+    power loss at the cost of an fsync per write. Vectors are searched exactly in memory; from
+    `ann_threshold` of them on, through an HNSW index when the `ann` extra is installed (None:
+    always exact).
     """
 
-    def __init__(self, path: str | Path | None = None, synchronous: str = "NORMAL"):
+    def __init__(
+        self, path: str | Path | None = None, synchronous: str = "NORMAL",
+        ann_threshold: int | None = ANN_THRESHOLD,
+    ):
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ConfigError(f"synchronous={synchronous!r}: use NORMAL or FULL")
         self.path = str(path) if path is not None else ":memory:"
@@ -162,6 +167,7 @@ class SQLiteStore:
                     "SQLite (3.9+ with FTS5), or the postgres store"
                 ) from exc
             raise
+        self.ann_threshold = ann_threshold
         self._vectors: VectorIndex | None = None
         self._vectors_loaded = False
 
@@ -398,7 +404,7 @@ class SQLiteStore:
             if not self._vectors_loaded:
                 rows = self._q("SELECT id, level, embedding FROM nodes WHERE embedding IS NOT NULL")
                 if rows:
-                    index = VectorIndex()
+                    index = VectorIndex(self.ann_threshold)
                     index.add((int(i), int(lv), b) for i, lv, b in rows)
                     self._vectors = index
                 else:
@@ -450,7 +456,7 @@ class SQLiteStore:
                     )
                 ) if blobs else {}
                 if self._vectors is None and blobs:
-                    self._vectors = VectorIndex()
+                    self._vectors = VectorIndex(self.ann_threshold)
                 if self._vectors is not None:
                     self._vectors.add((i, int(levels[i]), b) for b, i in blobs if i in levels)
 

@@ -1,6 +1,9 @@
-"""Exact in-memory vector search with numpy (fine up to a few hundred thousand vectors).
+"""In-memory vector search: exact with numpy, approximate (HNSW) beyond a size.
 
-numpy is imported lazily so that BM25-only memories never need it.
+Exact search (one matrix product) is fast enough up to about 200K vectors. From
+`ann_threshold` vectors on, when the `ann` extra (usearch) is installed, unrestricted searches
+go through an HNSW index kept beside the exact matrix; searches restricted to a candidate set
+stay exact. numpy is imported lazily so that BM25-only memories never need it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import MissingDependency
+
+ANN_THRESHOLD = 200_000
 
 
 def np_module() -> Any:
@@ -34,11 +39,26 @@ def from_blob(blob: bytes) -> Any:
     return np.frombuffer(blob, dtype=np.float32)
 
 
-class VectorIndex:
-    """Unit vectors keyed by node id, with their level; exact cosine search by matrix product."""
+def ann_module() -> Any | None:
+    """usearch's index module when the `ann` extra is installed, else None."""
+    try:
+        from usearch import index
+    except ImportError:
+        return None
+    return index
 
-    def __init__(self) -> None:
+
+class VectorIndex:
+    """Unit vectors keyed by node id, with their level; cosine search.
+
+    `ann_threshold`: from this many live vectors on, unrestricted searches use an HNSW index
+    (usearch, the `ann` extra) when it is installed; None keeps every search exact.
+    """
+
+    def __init__(self, ann_threshold: int | None = ANN_THRESHOLD) -> None:
         self._np = np_module()
+        self.ann_threshold = ann_threshold
+        self._ann: Any = None
         self._lock = threading.Lock()
         self._dim = 0
         self._mat: Any = None
@@ -76,6 +96,11 @@ class VectorIndex:
                 self._ids[row] = node_id
                 self._levels[row] = level
                 self._alive[row] = True
+                if self._ann is not None:
+                    key = np.asarray([node_id], dtype=np.uint64)
+                    if self._ann.contains(node_id):
+                        self._ann.remove(key)
+                    self._ann.add(key, v.reshape(1, -1))
 
     def _alloc(self, cap: int) -> None:
         np = self._np
@@ -97,6 +122,52 @@ class VectorIndex:
                 if row is not None:
                     self._alive[row] = False
                     self._mat[row] = 0.0
+                    if self._ann is not None:
+                        self._ann.remove(self._np.asarray([node_id], dtype=self._np.uint64))
+
+    @property
+    def uses_ann(self) -> bool:
+        """True once unrestricted searches go through the HNSW index."""
+        return self._ann is not None
+
+    def _maybe_build_ann(self) -> None:
+        """Build the HNSW index the first time the live vectors reach the threshold."""
+        if self._ann is not None or self.ann_threshold is None:
+            return
+        if len(self._row) < self.ann_threshold:
+            return
+        module = ann_module()
+        if module is None:
+            return  # exact search still works, only slower
+        np = self._np
+        index = module.Index(ndim=self._dim, metric="ip", dtype="f32")
+        rows = np.fromiter(self._row.values(), dtype=np.int64)
+        if rows.size:
+            index.add(self._ids[rows].astype(np.uint64), self._mat[rows])
+        self._ann = index
+
+    def _ann_search(
+        self, q: Any, k: int, levels: Sequence[int]
+    ) -> list[tuple[int, float]] | None:
+        """Approximate top k of these levels, widening the search until k pass the level mask;
+        None when that would read a large share of the index (exact search is then cheaper)."""
+        np = self._np
+        want = set(levels)
+        count = max(4 * k, 64)
+        live = len(self._row)
+        while True:
+            if count > max(live // 8, 4 * k, 64):
+                return None
+            found = self._ann.search(q, min(count, live))
+            out: list[tuple[int, float]] = []
+            for key, dist in zip(found.keys.tolist(), found.distances.tolist(), strict=True):
+                row = self._row.get(int(key))
+                if row is not None and int(self._levels[row]) in want:
+                    out.append((int(key), float(np.float32(1.0) - np.float32(dist))))
+            if len(out) >= k or count >= live:
+                out.sort(key=lambda x: -x[1])
+                return out[:k]
+            count *= 4
 
     def search(
         self, vector: Any, k: int, levels: Sequence[int], only: Iterable[int] | None = None
@@ -121,6 +192,11 @@ class VectorIndex:
                 scores = self._mat[rows] @ q
                 ids = self._ids[rows]
             else:
+                self._maybe_build_ann()
+                if self._ann is not None:
+                    approx = self._ann_search(q, k, levels)
+                    if approx is not None:
+                        return approx
                 n = self._n
                 scores = self._mat[:n] @ q
                 mask = self._alive[:n] & np.isin(self._levels[:n], list(levels))
