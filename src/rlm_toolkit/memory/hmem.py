@@ -341,7 +341,7 @@ class HierarchicalMemory:
         # Decay counts from the moment asked about; an as_of query asks about the past, where
         # what was valid then is not outdated.
         now = filters.as_of if filters.as_of is not None else self.clock()
-        hits: list[MemoryHit] = []
+        scored: list[tuple[float, MemoryNode]] = []
         for i, n in nodes.items():
             t = text.get(i, 0.0) / tmax if tmax > 0 else 0.0
             d = 0.0
@@ -354,20 +354,27 @@ class HierarchicalMemory:
             score *= (1 - self.decay_weight) + self.decay_weight * decay
             if n.valid_to is not None and (filters.as_of is None or n.valid_to <= filters.as_of):
                 score *= self.superseded_penalty
+            scored.append((round(score, 6), n))
+        scored.sort(key=lambda x: (-x[0], -x[1].valid_from, x[1].id))
+        # The absolute relevance (`match`) is computed best first, only until k hits pass.
+        qterms = set(content_terms(query))
+        hits: list[MemoryHit] = []
+        for score, n in scored:
             words = search_words(n.fact_key) if n.level == Level.EPISODE else ""
-            match = match_fraction(query, f"{n.text} {words}", idf)
-            if i in dense and dense[i] >= self.dense_match_floor:
-                match = max(match, float(dense[i]))
+            match = match_fraction(qterms, f"{n.text} {words}", idf)
+            if n.id in dense and dense[n.id] >= self.dense_match_floor:
+                match = max(match, float(dense[n.id]))
             if match < min_match:
                 continue
             hits.append(MemoryHit(
-                id=i, text=n.text, score=round(score, 6), level=n.level, created_at=n.created_at,
+                id=n.id, text=n.text, score=score, level=n.level, created_at=n.created_at,
                 valid_from=n.valid_from, valid_to=n.valid_to, superseded_by=n.superseded_by,
                 metadata=n.metadata, user_id=n.user_id, session_id=n.session_id,
                 match=round(match, 4),
             ))
-        hits.sort(key=lambda h: (-h.score, -h.valid_from, h.id))
-        return RetrievalResult(query, hits[:k])
+            if len(hits) == k:
+                break
+        return RetrievalResult(query, hits)
 
     def search(self, query: str, k: int = 5, **filters: Any) -> RetrievalResult:
         """Alias of `retrieve` (the name the REPL's `memory.search` uses)."""

@@ -5,6 +5,7 @@ Everything here is deterministic and dependency-free.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -19,6 +20,7 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper (enough to match 'lives'/'live', 'moved'/'move')."""
     w = word.lower().strip("'-_")
@@ -77,9 +79,12 @@ def fts_query(text: str, max_terms: int = 32) -> str:
     return " OR ".join(f'"{w}"' for w in seen[:max_terms])
 
 
-def match_fraction(query: str, text: str, idf: dict[str, float] | None = None) -> float:
-    """The (idf-weighted) fraction of the query's content terms found in `text`, in [0, 1]."""
-    q = set(content_terms(query))
+def match_fraction(
+    query: str | set[str], text: str, idf: dict[str, float] | None = None
+) -> float:
+    """The (idf-weighted) fraction of the query's content terms (or of the given set of stemmed
+    terms) found in `text`, in [0, 1]."""
+    q = set(content_terms(query)) if isinstance(query, str) else query
     if not q:
         return 0.0
     t = set(content_terms(text))

@@ -198,10 +198,10 @@ class VectorIndex:
                     if approx is not None:
                         return approx
                 n = self._n
-                scores = self._mat[:n] @ q
-                mask = self._alive[:n] & np.isin(self._levels[:n], list(levels))
-                scores = np.where(mask, scores, -np.inf)
-                ids = self._ids[:n]
+                rows = np.flatnonzero(self._alive[:n] & np.isin(self._levels[:n], list(levels)))
+                # Few rows (summary levels): score only those; many: one product, then pick.
+                scores = (self._mat[rows] @ q) if rows.size < n // 2 else (self._mat[:n] @ q)[rows]
+                ids = self._ids[rows]
             if scores.size == 0:
                 return []
             k = min(k, scores.size)
