@@ -45,6 +45,7 @@ class AnthropicProvider:
         prompt_caching: bool = True,
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         default_headers: dict[str, str] | None = None,
+        free: bool | None = None,
     ) -> None:
         sdk = require("anthropic", "anthropic", "anthropic", "the Anthropic provider")
         self._sdk = sdk
@@ -54,7 +55,7 @@ class AnthropicProvider:
         self.prompt_caching = prompt_caching
         self.default_max_tokens = default_max_tokens
         self._context_window = context_window
-        self._free = is_loopback(base_url)
+        self._free = is_loopback(base_url) if free is None else free
         self._price = price if price is not None else lookup(f"anthropic/{model}")
         key = api_key or os.environ.get(api_key_env) or None
         if key is None and base_url is None:

@@ -1,13 +1,16 @@
 """An optional on-disk response cache (SQLite), so a rerun costs nothing.
 
 `CachedProvider` wraps any provider; the key is a SHA-256 of the full request: provider
-name, model, messages and the options that change the reply (temperature, max_tokens, stop,
-extra). A hit returns the stored completion with `cached=True`, cost 0 and zero usage; the streaming
-callback still receives the text. One SQLite connection per call keeps it thread-safe.
+and model, the server it goes to (base_url), the messages and the options that change the
+reply (temperature, max_tokens, stop, extra). A hit returns the stored completion with
+`cached=True`, cost 0 and zero usage; the streaming callback still receives the text.
+Replies cut off by the token limit (finish reason "length") are not stored. One SQLite
+connection per call, opened in a worker thread, keeps it thread-safe and off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -23,10 +26,12 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS responses (
 )"""
 
 
-def request_key(provider: str, messages: list[Message], options: CompletionOptions) -> str:
+def request_key(provider: str, messages: list[Message], options: CompletionOptions,
+                base_url: str | None = None) -> str:
     """A stable hash of everything that decides the reply."""
     payload = {
         "provider": provider,
+        "base_url": base_url,
         "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
         "temperature": options.temperature,
         "max_tokens": options.max_tokens,
@@ -99,8 +104,8 @@ class CachedProvider:
         return getattr(self.inner, attr)
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
-        key = request_key(self.name, messages, options)
-        hit = self.cache.get(key)
+        key = request_key(self.name, messages, options, self.base_url)
+        hit = await asyncio.to_thread(self.cache.get, key)
         if hit is not None:
             self.hits += 1
             if options.on_token is not None and hit.text:
@@ -112,7 +117,7 @@ class CachedProvider:
         self.misses += 1
         result = await self.inner.complete(messages, options)
         if result.finish_reason not in ("length",):
-            self.cache.put(key, self.name, result)
+            await asyncio.to_thread(self.cache.put, key, self.name, result)
         return result
 
     async def aclose(self) -> None:

@@ -34,6 +34,7 @@ class GeminiProvider:
         max_retries: int = 2,
         api_version: str | None = None,
         default_headers: dict[str, str] | None = None,
+        free: bool | None = None,
     ) -> None:
         genai = require("google.genai", "google-genai", "gemini", "the Gemini provider")
         self._types = require("google.genai.types", "google-genai", "gemini", "the Gemini provider")
@@ -43,7 +44,7 @@ class GeminiProvider:
         self.provider = "gemini"
         self.base_url = base_url
         self._context_window = context_window
-        self._free = is_loopback(base_url)
+        self._free = is_loopback(base_url) if free is None else free
         self._price = price if price is not None else lookup(f"gemini/{model}")
         names = (api_key_env,) if api_key_env else KEY_VARS
         key = api_key or next((os.environ[n] for n in names if os.environ.get(n)), None)

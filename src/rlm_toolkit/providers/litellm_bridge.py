@@ -29,6 +29,7 @@ class LiteLLMProvider:
         timeout_s: float = 600.0,
         max_retries: int = 2,
         extra: dict[str, Any] | None = None,
+        free: bool | None = None,
     ) -> None:
         self._litellm = require("litellm", "litellm", "litellm", "the LiteLLM bridge")
         self.model = model
@@ -39,7 +40,7 @@ class LiteLLMProvider:
         self.max_retries = max_retries
         self._extra = extra or {}
         self._context_window = context_window
-        self._free = is_loopback(base_url)
+        self._free = is_loopback(base_url) if free is None else free
         self._price = price if price is not None else (lookup(f"litellm/{model}") or lookup(model))
 
     @property

@@ -6,6 +6,7 @@ from the user's own machine (loopback base URLs, local runtimes) cost $0.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -78,15 +79,23 @@ def is_loopback(base_url: str | None) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
+# What may follow a priced name and still be the same model: a dated snapshot
+# ("-2024-08-06", "-20250929", "-0613"), "-latest", or a dated preview ("-preview-09-2025").
+SNAPSHOT = re.compile(r"-(?:preview-)?(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{2}-\d{4}|\d{4}|latest)")
+
+
 def lookup(name: str) -> Price | None:
-    """The price of "provider/model", also trying dated snapshots ("gpt-4o-2024-08-06")."""
+    """The price of "provider/model", also for its dated snapshots ("gpt-4o-2024-08-06").
+
+    Only snapshots of a priced model match: "claude-sonnet-4-7" is not priced as
+    "claude-sonnet-4", since a newer model's price is not known until it is in the table.
+    """
     if name in PRICES:
         return PRICES[name]
-    best: str | None = None
-    for key in PRICES:
-        if name.startswith(key + "-") and (best is None or len(key) > len(best)):
-            best = key
-    return PRICES[best] if best else None
+    for key in sorted(PRICES, key=len, reverse=True):
+        if name.startswith(key) and SNAPSHOT.fullmatch(name[len(key):]):
+            return PRICES[key]
+    return None
 
 
 def cost_of(usage: Usage, price: Price | None) -> float | None:

@@ -10,6 +10,7 @@ fallback chain, and adds the on-disk response cache when given `cache=PATH`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,13 @@ def _litellm(model: str, **kw: Any) -> Provider:
     return LiteLLMProvider(model, **kw)
 
 
+def _local(model: str, **kw: Any) -> Provider:
+    """The embedded local model (providers/local.py)."""
+    module = importlib.import_module(".local", __package__)
+    make: Factory = module.LocalProvider
+    return make(model, **kw)
+
+
 def _preset_factory(p: Preset) -> Factory:
     def make(model: str, *, base_url: str | None = None, api_key: str | None = None,
              **kw: Any) -> Provider:
@@ -92,6 +100,7 @@ FACTORIES: dict[str, Factory] = {
     "google": _gemini,
     "ollama": _ollama,
     "litellm": _litellm,
+    "local": _local,
 }
 
 #: Factories built on an SDK with its own retries (turned off when the toolkit retries).

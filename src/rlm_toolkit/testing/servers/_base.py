@@ -4,6 +4,9 @@ Each subclass speaks one provider's wire (routes, JSON shapes, streaming framing
 bodies); this module serves them on 127.0.0.1 and applies scripted faults in order:
 
     with AnthropicServer(["hi"], faults=[Fault.http(429, retry_after=0), None]) as srv: ...
+
+A reply function may also return a `Fault` (an HTTP error, a reset or a malformed body) to
+fail chosen requests by their content, whatever order they arrive in.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-
-ReplyFn = Callable[[dict[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class Fault:
     @classmethod
     def delay(cls, seconds: float) -> Fault:
         return cls("delay", delay_s=seconds)
+
+
+ReplyFn = Callable[[dict[str, Any]], "str | Fault"]
 
 
 class WireServer:
@@ -126,7 +130,7 @@ class WireServer:
             self.attempts += 1
             return self.faults.pop(0) if self.faults else None
 
-    def next_reply(self, body: dict[str, Any]) -> str:
+    def next_reply(self, body: dict[str, Any]) -> str | Fault:
         with self._lock:
             self.requests.append(body)
             if self._fn is not None:
@@ -248,22 +252,17 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.delay_s)
                 fault = None
-            if fault is not None and fault.kind == "reset":
-                self._reset()
-                return
-            if fault is not None and fault.kind == "status":
-                extra = {}
-                if fault.retry_after is not None:
-                    extra["Retry-After"] = _fmt(fault.retry_after)
-                self._json(fault.status, server.error_json(fault.status, fault.message), extra)
-                return
-            if fault is not None and fault.kind == "malformed":
-                self._send(200, b'{"id": "broken", "choices": [{"mess')
+            if fault is not None and self._fail(fault):
                 return
             try:
                 text = server.next_reply(body)
             except LookupError as exc:
                 self._json(500, server.error_json(500, str(exc)))
+                return
+            if isinstance(text, Fault):
+                if not self._fail(text):
+                    raise ValueError(f"a reply function can return status, reset or "
+                                     f"malformed faults, not {text.kind!r}")
                 return
             if server.latency_s:
                 time.sleep(server.latency_s)
@@ -277,6 +276,21 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
                 self._reset()
                 return
             self._send(200, data)
+
+        def _fail(self, fault: Fault) -> bool:
+            """Answer with an error status, a reset or a malformed body; False otherwise."""
+            if fault.kind == "reset":
+                self._reset()
+            elif fault.kind == "status":
+                extra = {}
+                if fault.retry_after is not None:
+                    extra["Retry-After"] = _fmt(fault.retry_after)
+                self._json(fault.status, server.error_json(fault.status, fault.message), extra)
+            elif fault.kind == "malformed":
+                self._send(200, b'{"id": "broken", "choices": [{"mess')
+            else:
+                return False
+            return True
 
         def _stream(self, chunks: list[bytes], cut: bool) -> None:
             self.send_response(200)

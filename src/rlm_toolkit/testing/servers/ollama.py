@@ -41,7 +41,7 @@ class OllamaServer(WireServer):
     def prompt_text(self, body: dict[str, Any]) -> str:
         return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
 
-    def next_reply(self, body: dict[str, Any]) -> str:
+    def next_reply(self, body: dict[str, Any]) -> str | Fault:
         window = int((body.get("options") or {}).get("num_ctx") or self.default_num_ctx)
         if estimate(self.prompt_text(body)) > window:
             with self._lock:

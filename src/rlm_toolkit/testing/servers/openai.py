@@ -6,12 +6,14 @@
 `replies` is a list of strings (served in order) or a callable taking the request JSON and
 returning a string. Every served request body is recorded in `requests`. `faults` (see
 `Fault`) script failures: HTTP errors with Retry-After, resets, malformed JSON, cut streams.
-Usage reports cached tokens when the request repeats an earlier prompt prefix, and
-`reasoning_tokens` when the reply fn's text starts with a <think> block.
+Usage follows OpenAI's automatic prompt caching: a prompt that repeats at least 1,024 tokens
+of an earlier prompt's start reports that shared prefix (in steps of 128 tokens) as
+`cached_tokens`; `reasoning_tokens=N` adds N reasoning tokens to every reply's usage.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, ClassVar
 
@@ -28,6 +30,15 @@ class OpenAIServer(WireServer):
 
     url_suffix: ClassVar[str] = "/v1"
 
+    #: OpenAI caches prompt prefixes of at least this many tokens, in steps of CACHE_STEP.
+    CACHE_MIN: ClassVar[int] = 1024
+    CACHE_STEP: ClassVar[int] = 128
+
+    def __init__(self, *args: Any, reasoning_tokens: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasoning_tokens = reasoning_tokens
+        self._seen_prompts: list[str] = []
+
     def route(self, path: str, body: dict[str, Any]) -> bool:
         return path.split("?")[0].rstrip("/").endswith("/chat/completions")
 
@@ -37,13 +48,26 @@ class OpenAIServer(WireServer):
     def prompt_text(self, body: dict[str, Any]) -> str:
         return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
 
+    def cached_prefix(self, prompt: str) -> int:
+        """Tokens of `prompt` served from the prefix cache; remembers `prompt` for later ones."""
+        with self._lock:
+            shared = max((len(os.path.commonprefix([prompt, old]))  # noqa: RUF071 (characters)
+                          for old in self._seen_prompts),
+                         default=0)
+            self._seen_prompts.append(prompt)
+        tokens = shared // 4
+        if tokens < self.CACHE_MIN:
+            return 0
+        return tokens - tokens % self.CACHE_STEP
+
     def usage(self, body: dict[str, Any], text: str) -> dict[str, Any]:
-        prompt = estimate(self.prompt_text(body))
-        completion = estimate(text)
+        prompt_text = self.prompt_text(body)
+        prompt = estimate(prompt_text)
+        completion = estimate(text) + self.reasoning_tokens
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion,
-                "prompt_tokens_details": {"cached_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0}}
+                "prompt_tokens_details": {"cached_tokens": self.cached_prefix(prompt_text)},
+                "completion_tokens_details": {"reasoning_tokens": self.reasoning_tokens}}
 
     def reply_json(self, path: str, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {
