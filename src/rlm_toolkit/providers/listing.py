@@ -32,10 +32,14 @@ class ProviderInfo:
     default_model: str
     extra: str | None = None
     module: str | None = None
+    key_note: str | None = None
 
     @property
     def key_status(self) -> str:
-        """"set", "missing", "optional" (local server that takes one) or "not needed"."""
+        """"set", "missing", "optional" (local server that takes one), "not needed", or the
+        provider's own note (LiteLLM reads each cloud's variables itself)."""
+        if self.key_note:
+            return self.key_note
         if not self.key_env:
             return "not needed"
         if any(os.environ.get(v) for v in self.key_env):
@@ -83,7 +87,8 @@ def _native() -> list[ProviderInfo]:
         ProviderInfo("litellm", "native",
                      "LiteLLM bridge: Bedrock, Vertex AI, watsonx, SageMaker, ...",
                      "(per LiteLLM provider)", (), False,
-                     "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", "litellm", "litellm"),
+                     "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", "litellm", "litellm",
+                     "per cloud: AWS_*, VERTEXAI_*, WATSONX_*"),
         ProviderInfo("local", "native", "embedded local model (no server, no key)",
                      "(in process)", (), False, "qwen2.5-coder-1.5b", "local",
                      "rlm_toolkit.providers.local"),
