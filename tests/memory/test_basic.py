@@ -103,6 +103,18 @@ def test_min_match_lets_a_caller_abstain(hmem: HierarchicalMemory) -> None:
     assert len(hmem.retrieve("What is Alice's blood type?", min_match=0.6)) == 0
 
 
+def test_time_words_in_a_question_do_not_force_abstention(hmem: HierarchicalMemory) -> None:
+    hmem.add_episode("Alice lives in Paris", timestamp=1_600_000_000)
+    hmem.add_episode("The review is on Monday")
+    found = hmem.retrieve("Where did Alice live in March 2021?", min_match=0.75,
+                          as_of=1_617_000_000)
+    assert [h.text for h in found] == ["Alice lives in Paris"]
+    assert [h.text for h in hmem.retrieve("What is on Monday?", min_match=0.9)] == [
+        "The review is on Monday"
+    ]
+    assert len(hmem.retrieve("What was Alice's blood type in 2021?", min_match=0.6)) == 0
+
+
 def test_prompt_block_is_bounded_and_marks_outdated(hmem: HierarchicalMemory) -> None:
     for i in range(40):
         hmem.add_episode(f"Note {i}: the build server uses cache volume number {i}")

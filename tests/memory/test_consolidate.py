@@ -173,3 +173,38 @@ def test_an_rlm_writes_summaries_with_its_sub_model() -> None:
     assert report.llm_calls == 3 and len(sub.requests) == 3 and not root.requests
     assert "Alice lives in Paris" in sub.requests[0][-1]["content"]
     assert rlm.memory.store.nodes(Level.TRACE)[0].text == "Trace: Alice is in Paris."
+
+
+_DETERMINISM = """
+import hashlib
+from rlm_toolkit.memory import HierarchicalMemory, Level
+mem = HierarchicalMemory(clock=lambda: 1_700_000_000.0)
+topics = ["budget", "garden", "concert", "printer", "harbour", "recipe", "ticket", "museum"]
+for i in range(80):
+    mem.add_episode(f"Person {i % 9} talked about the {topics[i % 8]} and the {topics[i % 5]} "
+                    f"near city {i % 4} on day {i}")
+mem.consolidate()
+h = hashlib.sha256()
+for lv in Level:
+    for n in mem.store.nodes(lv):
+        h.update(f"{n.id}|{n.parent_id}|{n.text}|{n.keywords}".encode())
+print(h.hexdigest())
+"""
+
+
+def test_consolidation_is_the_same_in_every_process() -> None:
+    """Summaries and grouping never depend on hash order (which changes between processes)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).parents[2] / "src")
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DETERMINISM], capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONPATH": src, "PYTHONHASHSEED": seed}, timeout=60,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from .llm import summary_prompt
 from .store import MemoryStore
-from .text import STOPWORDS, content_terms, extractive_summary, stem, text_hash
+from .text import STOPWORDS, content_terms, extractive_summary, stem, text_hash, top_terms
 from .types import Level, MemoryNode
 
 _CAPS = re.compile(r"\b[A-Z][A-Za-z0-9\-]+")
@@ -132,7 +132,7 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
                         inverted[t].add(par.key)
             for key, _user, terms, entities in items:
                 boost = settings.entity_boost
-                weights = {t: idf.get(t, 1.0) * (boost if t in entities else 1.0) for t in terms}
+                weights = {t: idf.get(t, 1.0) * (boost if t in entities else 1.0) for t in sorted(terms)}
                 total = sum(weights.values())
                 lookup = sorted(terms, key=lambda t: (-weights[t], t))[: settings.lookup_terms]
                 candidates: set[int] = set()
@@ -163,7 +163,7 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
                         inverted[t].discard(best.key)
             for par in parents.values():
                 if par.new:
-                    kw = [t for t, _ in par.terms.most_common(settings.keywords)]
+                    kw = [t for t, _ in top_terms(par.terms, settings.keywords)]
                     created.append((par.key, user_id, set(kw), set()))
         pending = created
     # Re-summarising an existing node changes its parent's summary too.
@@ -240,7 +240,7 @@ def write_summaries(
             terms: Counter[str] = Counter()
             for t in texts:
                 terms.update(set(content_terms(t)))
-            p.keywords[key] = " ".join(t for t, _ in terms.most_common(settings.keywords))
+            p.keywords[key] = " ".join(t for t, _ in top_terms(terms, settings.keywords))
 
 
 def _with_text(node: MemoryNode, p: ConsolidationPlan) -> MemoryNode:

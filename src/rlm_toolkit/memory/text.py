@@ -49,12 +49,18 @@ def content_terms(text: str) -> list[str]:
     return out
 
 
+def top_terms(counts: Counter[str], n: int) -> list[tuple[str, int]]:
+    """The `n` most frequent terms, ties broken alphabetically (never by set or hash order,
+    which changes between processes)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def keywords(texts: Iterable[str], n: int = 12) -> list[str]:
-    """The `n` most frequent content terms over `texts` (ties broken by first occurrence)."""
+    """The `n` most frequent content terms over `texts` (ties broken alphabetically)."""
     counts: Counter[str] = Counter()
     for t in texts:
         counts.update(set(content_terms(t)))
-    return [w for w, _ in counts.most_common(n)]
+    return [w for w, _ in top_terms(counts, n)]
 
 
 def normalize(text: str) -> str:
@@ -88,9 +94,27 @@ def match_fraction(
     if not q:
         return 0.0
     t = set(content_terms(text))
+    # Words saying *when* ("in March 2023", "last year") are answered by timestamps and
+    # `as_of`, rarely by the text: they count when the text has them, else not at all.
+    q = {w for w in q if w in t or not is_time_term(w)} or q
     weight = (lambda w: idf.get(w, 1.0)) if idf else (lambda w: 1.0)
     total = sum(weight(w) for w in q)
     return sum(weight(w) for w in q & t) / total if total else 0.0
+
+
+_TIME_WORDS = [
+    "january", "february", "march", "april", "may", "june", "july",
+    "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "tonight", "ago",
+    "last", "next", "recently", "earlier", "currently", "day", "week", "month", "year", "weekend",
+    "morning", "evening", "night",
+]
+_TIME_TERMS = frozenset(stem(w) for w in _TIME_WORDS)
+
+
+def is_time_term(term: str) -> bool:
+    """True for a stemmed word that only says when: a month, a weekday, a year, 'ago'..."""
+    return term in _TIME_TERMS or (len(term) == 4 and term.isdigit() and term[:2] in ("19", "20"))
 
 
 def sentences(text: str) -> list[str]:
@@ -122,7 +146,7 @@ def extractive_summary(texts: Sequence[str], max_chars: int = 400, label: bool =
         terms = set(content_terms(s))
         return sum(freq[w] for w in terms) / math.sqrt(len(terms) + 1)
     order = sorted(range(len(sents)), key=lambda i: (-centrality(sents[i]), i))
-    top = [w for w, c in freq.most_common(6) if c > 1] if label else []
+    top = [w for w, c in top_terms(freq, 6) if c > 1] if label else []
     head = f"[{', '.join(top)}] " if top else ""
     chosen: list[int] = []
     size = len(head)
