@@ -5,6 +5,7 @@ jobs, change tastes) and some are later deleted for privacy. Filler episodes (ch
 names the same people, cities and companies) grow the memory to each size. Questions:
 
 - single-hop       "Where does Alice Moreau work?"                          gold: current fact
+- paraphrase       "What does Alice Moreau do for a living?"  (evidence: "... works as a nurse")
 - multi-hop        "Where does the person who works at Zentrix Labs live?"  gold: both facts
 - temporal         "Where did Alice Moreau live in March 2023?"  (retrieve(as_of=...))
 - knowledge-update "Where does Alice Moreau live now?"  also: does an outdated city outrank it?
@@ -129,11 +130,11 @@ def generate(size: int, personas: int, seed: int) -> Dataset:
         city_times = [t]
         employers = [company(rng, used)]
         emp_eps = [add(f"{name} works at {employers[0]}", t + DAY, s + "-1")]
-        add(f"{name} works as a {rng.choice(JOBS)}", t + 2 * DAY, s + "-1")
+        job_ep = add(f"{name} works as a {rng.choice(JOBS)}", t + 2 * DAY, s + "-1")
         foods = rng.sample(FOODS, 2)
         food_eps = [add(f"{name}'s favourite food is {foods[0]}", t + 3 * DAY, s + "-2")]
-        for h in rng.sample(HOBBIES, 2):
-            add(f"{name} likes {h}", t + rng.uniform(4, 200) * DAY, s + "-2")
+        hobby_eps = [add(f"{name} likes {h}", t + rng.uniform(4, 200) * DAY, s + "-2")
+                     for h in rng.sample(HOBBIES, 2)]
         phone = f"555-{rng.randrange(1000, 9999)}"
         phone_ep = add(f"{name}'s phone number is {phone}", t + 5 * DAY, s + "-2")
         moves = rng.choice([0, 1, 1, 2])
@@ -161,6 +162,10 @@ def generate(size: int, personas: int, seed: int) -> Dataset:
             month = time.strftime("%B %Y", time.gmtime(when))
             qs.append(Question("temporal", f"Where did {name} live in {month}?", [city_eps[i]],
                                as_of=when))
+        # paraphrase: no content word in common with the evidence but the name
+        qs.append(Question("paraphrase", f"What does {name} do for a living?", [job_ep]))
+        qs.append(Question("paraphrase", f"How does {name} enjoy spending free time?",
+                           hobby_eps))
         qs.append(Question("abstention", f"What is {name}'s blood type?", []))
         if p % 3 == 0:
             deleted.append(phone_ep)
@@ -201,9 +206,10 @@ class WordOverlap:
 
     def retrieve(self, q: Question, k: int) -> list[tuple[int, str]]:
         qw = set(words(q.text))
-        scored = [(len(qw & w), -i, i, t) for i, w, t in self.docs if i not in self.gone]
+        scored = [(len(qw & w), -pos, i, t)
+                  for pos, (i, w, t) in enumerate(self.docs) if i not in self.gone]
         scored = [s for s in scored if s[0] > 0]
-        scored.sort(reverse=True)
+        scored.sort(reverse=True)  # ties: the earlier added first
         return [(i, t) for _, _, i, t in scored[:k]]
 
 
@@ -328,8 +334,8 @@ def run_hmem(ds: Dataset, embedder: str | None, k: int, min_match: float, workdi
 def run_baseline(ds: Dataset, k: int) -> dict[str, Any]:
     base = WordOverlap()
     start = time.perf_counter()
-    for i, e in enumerate(ds.episodes):
-        base.add(i, e["text"])
+    for i in sorted(range(len(ds.episodes)), key=lambda i: ds.episodes[i]["timestamp"]):
+        base.add(i, ds.episodes[i]["text"])  # in time order, as a live memory receives them
     add_ms = (time.perf_counter() - start) * 1000 / len(ds.episodes)
     for i in ds.deleted:
         base.forget(i)
@@ -342,7 +348,7 @@ def run_baseline(ds: Dataset, k: int) -> dict[str, Any]:
 
 
 def table(results: dict[str, Any], k: int) -> str:
-    kinds = ["single-hop", "multi-hop", "temporal", "knowledge-update"]
+    kinds = ["single-hop", "multi-hop", "temporal", "knowledge-update", "paraphrase"]
     head = (f"{'size':>7} {'method':<17} {'R@'+str(k):>6} {'MRR':>6} "
             + " ".join(f"{x[:12]:>12}" for x in kinds)
             + f" {'outdated>cur':>12} {'abstain':>8} {'false-abst':>10} {'del.back':>8}"

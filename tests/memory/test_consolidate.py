@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 from rlm_toolkit.memory import HierarchicalMemory, Level
 from rlm_toolkit.providers.base import Completion, CompletionOptions, Message
@@ -76,15 +77,16 @@ def test_every_node_points_at_existing_children(hmem: HierarchicalMemory) -> Non
 def test_many_categories_do_not_crash(hmem: HierarchicalMemory) -> None:
     words = ["apple", "boat", "cloud", "drum", "eagle", "fern", "glass", "harp", "igloo",
              "jade", "kite", "lemon", "maple", "nickel", "opal", "piano", "quartz", "robin"]
-    for w in words:
+    for w in words:  # 18 topics that share no word: each its own category
         for j in range(3):
-            hmem.add_episode(f"The {w} notes number {j} mention {w}{j} only")
+            hmem.add_episode(f"{w}x {w}y {w}z {w}{j}")
     report = hmem.consolidate()
     stats = hmem.stats()
     assert report.episodes == len(words) * 3
     assert stats["category"] >= 5 and stats["domain"] >= 1
-    hits = hmem.retrieve("quartz notes", include_summaries=True)
+    hits = hmem.retrieve("quartzx quartzy", include_summaries=True)
     assert any("quartz" in h.text for h in hits)
+    assert {h.level for h in hits} == set(Level)
 
 
 def test_extractive_summary_quotes_children(hmem: HierarchicalMemory) -> None:
@@ -208,3 +210,21 @@ def test_consolidation_is_the_same_in_every_process() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(digests) == 1
+
+
+def test_the_hierarchy_narrows_despite_unique_tokens(hmem: HierarchicalMemory) -> None:
+    """A token found in one episode only (a note number) says nothing about grouping: it must
+    not keep every trace in a category, and every category in a domain, of its own."""
+    rng = random.Random(3)
+    names = ["Ann", "Ben", "Cleo", "Dev", "Eli", "Fay"]
+    nouns = ["budget", "garden", "concert", "printer", "harbour", "recipe", "ticket", "museum",
+             "laptop", "train"]
+    adjs = ["late", "quiet", "broken", "sunny", "noisy", "cheap"]
+    hmem.add_episodes(
+        f"{rng.choice(names)} said the {rng.choice(nouns)} near the {rng.choice(nouns)} is "
+        f"{rng.choice(adjs)} (note {i})" for i in range(300)
+    )
+    hmem.consolidate()
+    stats = hmem.stats()
+    assert stats["trace"] >= 10
+    assert stats["category"] <= stats["trace"] / 4 and stats["domain"] < stats["category"]

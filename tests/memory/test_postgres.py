@@ -110,3 +110,6 @@ def test_bad_dsn_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="cannot connect"):
         PostgresStore(f"postgresql://nobody@/x?host={tmp_path}&connect_timeout=2")
+    with pytest.raises(ConfigError, match="cannot connect") as info:
+        PostgresStore(f"postgresql://nobody:hunter2@/x?host={tmp_path}&connect_timeout=2")
+    assert "hunter2" not in str(info.value)  # the password never reaches logs

@@ -10,6 +10,7 @@ checking that nothing it relied on changed meanwhile.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import Counter, defaultdict
@@ -113,6 +114,10 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
             continue
         all_terms = {t for _, _, ts, _ in pending for t in ts}
         idf = store.term_stats(sorted(all_terms))
+        # A term found in exactly one episode (an id, a number) cannot link two groups: it
+        # would only dilute the overlap, so it gets no weight.
+        once = math.log(1 + max(store.count(Level.EPISODE), 1) / 2)
+        unique = {t for t, v in idf.items() if abs(v - once) < 1e-9}
         by_user: dict[str, list[_Item]] = defaultdict(list)
         for item in pending:
             by_user[item[1]].append(item)
@@ -132,9 +137,12 @@ def plan(store: MemoryStore, settings: ConsolidationSettings) -> ConsolidationPl
                         inverted[t].add(par.key)
             for key, _user, terms, entities in items:
                 boost = settings.entity_boost
-                weights = {t: idf.get(t, 1.0) * (boost if t in entities else 1.0) for t in sorted(terms)}
+                weights = {t: idf.get(t, 1.0) * (boost if t in entities else 1.0)
+                           for t in sorted(terms) if t not in unique}
+                if not weights:
+                    weights = {t: idf.get(t, 1.0) for t in sorted(terms)}
                 total = sum(weights.values())
-                lookup = sorted(terms, key=lambda t: (-weights[t], t))[: settings.lookup_terms]
+                lookup = sorted(weights, key=lambda t: (-weights[t], t))[: settings.lookup_terms]
                 candidates: set[int] = set()
                 for t in lookup:
                     candidates |= inverted.get(t, set())

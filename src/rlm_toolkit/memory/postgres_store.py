@@ -74,6 +74,12 @@ def _vec(vector: Sequence[float] | Any) -> str:
     return "[" + ",".join(f"{x / norm:.7g}" for x in values) + "]"
 
 
+def _redact(dsn: str) -> str:
+    """The DSN without its password (for error messages)."""
+    dsn = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", dsn, flags=re.I)
+
+
 def _node(r: Sequence[Any]) -> MemoryNode:
     return MemoryNode(
         id=int(r[0]), level=Level(r[1]), text=r[2], user_id=r[3], session_id=r[4],
@@ -99,7 +105,9 @@ class PostgresStore:
         try:
             self._conn = psycopg.connect(dsn, autocommit=True)
         except psycopg.OperationalError as exc:
-            raise ConfigError(f"cannot connect to PostgreSQL at {dsn!r}: {exc}") from exc
+            raise ConfigError(
+                f"cannot connect to PostgreSQL at {_redact(dsn)!r}: {exc}"
+            ) from exc
         try:
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(727274)")
