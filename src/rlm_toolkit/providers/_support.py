@@ -104,6 +104,12 @@ def status_error(
     )
 
 
+def rejects_temperature(exc: ProviderError) -> bool:
+    """True for a 400 saying this model takes no temperature (OpenAI's reasoning models, newer
+    Claude models): the call is then made again without it."""
+    return exc.status == 400 and "temperature" in str(exc).lower()
+
+
 def unreachable(name: str, where: str | None, exc: BaseException) -> ProviderUnreachable:
     """The toolkit error for a connection that failed or broke mid-way."""
     return ProviderUnreachable(

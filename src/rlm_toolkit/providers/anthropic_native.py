@@ -3,7 +3,9 @@
 The system prompt travels separately; consecutive same-role messages are merged (the API
 wants alternating turns). Prompt caching marks the stable prefix (the system prompt and the
 first user message) with `cache_control`, so later turns of a run re-read it at the cached
-rate. Usage reports cache reads as cached tokens and cache writes separately.
+rate. Usage reports cache reads as cached tokens and cache writes separately. Newer models
+reject `temperature` (Opus 4.7 and later, Sonnet 5 and later): it is not sent to those, and a
+model that answers 400 about it is asked again without it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..errors import AuthenticationError, ProviderError
 from ._support import (
     LoopLocal,
     parse_retry_after,
+    rejects_temperature,
     require,
     status_error,
     timed_out,
@@ -26,6 +29,8 @@ from .pricing import Price, cost_of, is_loopback, lookup
 
 DEFAULT_MAX_TOKENS = 8192
 CACHE = {"type": "ephemeral"}
+#: Model families that answer 400 "temperature is deprecated for this model".
+NO_TEMPERATURE = ("claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-sonnet-5")
 
 
 class AnthropicProvider:
@@ -54,6 +59,7 @@ class AnthropicProvider:
         self.base_url = base_url
         self.prompt_caching = prompt_caching
         self.default_max_tokens = default_max_tokens
+        self.send_temperature = not model.startswith(NO_TEMPERATURE)
         self._context_window = context_window
         self._free = is_loopback(base_url) if free is None else free
         self._price = price if price is not None else lookup(f"anthropic/{model}")
@@ -108,7 +114,7 @@ class AnthropicProvider:
         if options.timeout_s is not None:
             request["timeout"] = options.timeout_s
         body = dict(options.extra)
-        if options.temperature is not None:
+        if options.temperature is not None and self.send_temperature:
             # Sent in the body: newer SDK releases dropped the keyword, the API still takes it.
             body.setdefault("temperature", options.temperature)
         if body:
@@ -116,6 +122,16 @@ class AnthropicProvider:
         return request
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
+        try:
+            return await self._complete(messages, options)
+        except ProviderError as exc:
+            if options.temperature is None or not self.send_temperature \
+                    or not rejects_temperature(exc):
+                raise
+            self.send_temperature = False
+            return await self._complete(messages, options)
+
+    async def _complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         request = self.build_request(messages, options)
         client = self._clients.get()
         sdk = self._sdk

@@ -148,7 +148,7 @@ PRESETS: tuple[Preset, ...] = (
            "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY",
            "gemini-2.5-flash", price_as="gemini"),
     _cloud("anthropic-openai", "Anthropic (OpenAI SDK compatibility endpoint)",
-           "https://api.anthropic.com/v1/", "ANTHROPIC_API_KEY", "claude-sonnet-4-5",
+           "https://api.anthropic.com/v1/", "ANTHROPIC_API_KEY", "claude-sonnet-5-5",
            price_as="anthropic"),
     _cloud("cohere", "Cohere (compatibility API)", "https://api.cohere.ai/compatibility/v1",
            "COHERE_API_KEY", "command-a-03-2025"),
@@ -265,6 +265,11 @@ def preset(name: str) -> Preset:
 # Context windows (tokens) of common model families, matched by substring, most specific
 # first. Used when a provider is built without an explicit `context_window`.
 WINDOWS: tuple[tuple[str, int], ...] = (
+    ("claude-sonnet-4-6", 1_000_000),
+    ("claude-sonnet-5", 1_000_000),
+    ("claude-opus-5", 1_000_000),
+    ("claude-haiku-5", 1_000_000),
+    ("claude-fable", 1_000_000),
     ("claude", 200_000),
     ("gemini-2.5", 1_048_576),
     ("gemini-2.0", 1_048_576),

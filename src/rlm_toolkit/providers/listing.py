@@ -73,7 +73,7 @@ def _native() -> list[ProviderInfo]:
                      "https://api.openai.com/v1", ("OPENAI_API_KEY",), False, "gpt-4o-mini"),
         ProviderInfo("anthropic", "native", "Anthropic Messages API (prompt caching)",
                      "https://api.anthropic.com", ("ANTHROPIC_API_KEY",), False,
-                     "claude-sonnet-4-5", "anthropic", "anthropic"),
+                     "claude-sonnet-5-5", "anthropic", "anthropic"),
         ProviderInfo("gemini", "native", "Google Gemini API (generateContent)",
                      "https://generativelanguage.googleapis.com",
                      ("GEMINI_API_KEY", "GOOGLE_API_KEY"), False, "gemini-2.5-flash", "gemini",

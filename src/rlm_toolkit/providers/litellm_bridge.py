@@ -3,11 +3,14 @@
 "litellm/bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0" calls
 `litellm.acompletion(model="bedrock/...")` with LiteLLM's own credentials handling (AWS,
 GCP, IBM variables). LiteLLM's retries are turned off when the toolkit's resilience wraps it.
+LiteLLM's download of its price map at import is turned off (LITELLM_LOCAL_MODEL_COST_MAP,
+unless set otherwise): the toolkit prices calls itself and makes no request the user did not ask for.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, cast
 
 from ..errors import ProviderError
 from ._support import parse_retry_after, require, status_error, transport_error
@@ -31,7 +34,9 @@ class LiteLLMProvider:
         extra: dict[str, Any] | None = None,
         free: bool | None = None,
     ) -> None:
-        self._litellm = require("litellm", "litellm", "litellm", "the LiteLLM bridge")
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        self._litellm = cast(Any, require("litellm", "litellm", "litellm", "the LiteLLM bridge"))
+        self._litellm.suppress_debug_info = True  # our errors explain; no banner
         self.model = model
         self.provider = "litellm"
         self.base_url = base_url

@@ -15,6 +15,7 @@ from ..errors import AuthenticationError, ProviderError
 from ._support import (
     LoopLocal,
     parse_retry_after,
+    rejects_temperature,
     status_error,
     timed_out,
     transport_error,
@@ -31,7 +32,9 @@ class OpenAICompatibleProvider:
 
     `free=True` marks a self-hosted server (cost $0 wherever it runs), `free=False` a gateway
     that bills (cost from the price table even on loopback); by default loopback URLs are free.
-    `require_key=True` refuses to start without a key even with a base_url.
+    `require_key=True` refuses to start without a key even with a base_url. A model that
+    rejects `temperature` (OpenAI's reasoning models take only the default) is asked again
+    without it, and never sent one again.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class OpenAICompatibleProvider:
                 "or pass base_url=... to reach a local server that needs none"
             )
         self._extra_body = extra_body or {}
+        self.send_temperature = True
         kwargs: dict[str, Any] = {
             "api_key": key or NO_KEY,
             "base_url": base_url,
@@ -90,8 +94,18 @@ class OpenAICompatibleProvider:
         return self._context_window
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
+        try:
+            return await self._complete(messages, options)
+        except ProviderError as exc:
+            if options.temperature is None or not self.send_temperature \
+                    or not rejects_temperature(exc):
+                raise
+            self.send_temperature = False
+            return await self._complete(messages, options)
+
+    async def _complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
-        if options.temperature is not None:
+        if options.temperature is not None and self.send_temperature:
             kwargs["temperature"] = options.temperature
         if options.max_tokens is not None:
             kwargs["max_tokens"] = options.max_tokens

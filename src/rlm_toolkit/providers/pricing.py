@@ -40,7 +40,21 @@ PRICES: dict[str, Price] = {
     "openai/gpt-5-nano": Price(0.05, 0.40, 0.005),
     "openai/o3-mini": Price(1.10, 4.40, 0.55),
     "openai/o1": Price(15.00, 60.00, 7.50),
-    # Anthropic: cache reads at 0.1x input, 5-minute cache writes at 1.25x input.
+    # Anthropic: 5-minute cache writes at 1.25x input; cache reads at 0.1x input, except where
+    # listed lower (Fable 5.1 0.025x, Opus 5.5 0.05x, Sonnet 5.5 0.05x since 2026-10-07).
+    # Haiku 5.5 is left out: its price depends on each prompt's length (two bands).
+    "anthropic/claude-fable-5-1": Price(10.00, 50.00, 0.25, 12.50),
+    "anthropic/claude-fable-5": Price(10.00, 50.00, 1.00, 12.50),
+    "anthropic/claude-mythos-5-1": Price(10.00, 50.00, 0.25, 12.50),
+    "anthropic/claude-mythos-5": Price(10.00, 50.00, 1.00, 12.50),
+    "anthropic/claude-opus-5-5": Price(4.00, 20.00, 0.20, 5.00),
+    "anthropic/claude-opus-5": Price(5.00, 25.00, 0.50, 6.25),
+    "anthropic/claude-opus-4-8": Price(5.00, 25.00, 0.50, 6.25),
+    "anthropic/claude-opus-4-7": Price(5.00, 25.00, 0.50, 6.25),
+    "anthropic/claude-opus-4-6": Price(5.00, 25.00, 0.50, 6.25),
+    "anthropic/claude-sonnet-5-5": Price(2.00, 10.00, 0.10, 2.50),
+    "anthropic/claude-sonnet-5": Price(2.00, 10.00, 0.20, 2.50),
+    "anthropic/claude-sonnet-4-6": Price(3.00, 15.00, 0.30, 3.75),
     "anthropic/claude-opus-4-5": Price(5.00, 25.00, 0.50, 6.25),
     "anthropic/claude-opus-4-1": Price(15.00, 75.00, 1.50, 18.75),
     "anthropic/claude-opus-4": Price(15.00, 75.00, 1.50, 18.75),

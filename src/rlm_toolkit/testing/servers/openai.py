@@ -69,16 +69,25 @@ class OpenAIServer(WireServer):
                 "prompt_tokens_details": {"cached_tokens": self.cached_prefix(prompt_text)},
                 "completion_tokens_details": {"reasoning_tokens": self.reasoning_tokens}}
 
+    def limit(self, body: dict[str, Any], text: str) -> tuple[str, str]:
+        """The reply cut to `max_tokens` (about 4 characters a token) and its finish reason."""
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        if cap and estimate(text) > int(cap):
+            return text[: int(cap) * 4], "length"
+        return text, "stop"
+
     def reply_json(self, path: str, body: dict[str, Any], text: str) -> dict[str, Any]:
+        text, finish = self.limit(body, text)
         return {
             "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", self.model),
-            "choices": [{"index": 0, "finish_reason": "stop",
+            "choices": [{"index": 0, "finish_reason": finish,
                          "message": {"role": "assistant", "content": text}}],
             "usage": self.usage(body, text),
         }
 
     def stream_chunks(self, path: str, body: dict[str, Any], text: str) -> list[bytes]:
+        text, finish = self.limit(body, text)
         base = {"id": "chatcmpl-test", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": body.get("model", self.model)}
         out: list[bytes] = []
@@ -88,7 +97,7 @@ class OpenAIServer(WireServer):
                 delta["role"] = "assistant"
             out.append(sse({**base, "choices": [{"index": 0, "delta": delta,
                                                   "finish_reason": None}]}))
-        out.append(sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+        out.append(sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
         if (body.get("stream_options") or {}).get("include_usage"):
             out.append(sse({**base, "choices": [], "usage": self.usage(body, text)}))
         out.append(sse("[DONE]"))
