@@ -54,7 +54,8 @@ SYSCALLS = {  # (x86_64, aarch64): the kernel surface probed with raw syscalls t
     "mount": (165, 40), "unshare": (272, 97), "setns": (308, 268), "ptrace": (101, 117),
     "process_vm_readv": (310, 270), "open_by_handle_at": (304, 265), "kexec_load": (246, 104),
     "init_module": (175, 105), "pivot_root": (155, 41), "clone_fork": (56, 220),
-    "clone3": (435, 435), "execve": (59, 221),
+    "clone3": (435, 435), "execve": (59, 221), "shmget": (29, 194), "msgget": (68, 186),
+    "semget": (64, 190), "mq_open": (240, 180),
 }
 
 ATTACKS: list[Attack] = [
@@ -266,6 +267,23 @@ attempt('killpg_host', lambda: os.killpg($host_pgid, 0))
 attempt('kill_everyone', lambda: os.kill(-1, 0))
 attempt('pidfd_host', lambda: os.pidfd_open($host_pid))
 """, blocked=("kill_ppid", "kill_host", "killpg_host", "kill_everyone", "pidfd_host")),
+    Attack("signal_host_through_io_owner", """
+import fcntl, socket, struct
+a, b = socket.socketpair()
+# F_SETOWN + F_SETSIG + O_ASYNC: the kernel itself would send SIGKILL to the host on I/O.
+attempt('f_setown', lambda: fcntl.fcntl(a.fileno(), fcntl.F_SETOWN, $host_pid))
+attempt('f_setsig', lambda: fcntl.fcntl(a.fileno(), 10, 9))
+attempt('f_setown_ex', lambda: fcntl.fcntl(a.fileno(), 15, struct.pack('ii', 1, $host_pid)))
+attempt('fiosetown', lambda: fcntl.ioctl(a.fileno(), 0x8901, struct.pack('i', $host_pid)))
+attempt('siocspgrp', lambda: fcntl.ioctl(a.fileno(), 0x8902, struct.pack('i', $host_pid)))
+attempt('o_async', lambda: fcntl.fcntl(a.fileno(), fcntl.F_SETFL, os.O_ASYNC))
+b.send(b'wake')
+attempt('renice_host', lambda: os.setpriority(os.PRIO_PROCESS, $host_pid, 19))
+attempt('renice_user', lambda: os.setpriority(os.PRIO_USER, 0, 19))
+attempt('pin_host', lambda: os.sched_setaffinity($host_pid, {0}))
+attempt('renice_self', lambda: os.setpriority(os.PRIO_PROCESS, 0, 1))
+""", blocked=("f_setown", "f_setsig", "f_setown_ex", "fiosetown", "siocspgrp", "renice_host",
+              "renice_user", "pin_host"), allowed=("o_async", "renice_self")),
     Attack("daemon_outlives_teardown", """
 import subprocess, threading, time
 attempt('double_fork', lambda: os.fork())
@@ -356,6 +374,16 @@ import socket
 attempt('unix', lambda: socket.socket(socket.AF_UNIX).connect('$unix_path'))
 attempt('unix_dgram', lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', '$unix_path'))
 """, blocked=("unix", "unix_dgram")),
+    Attack("datagram_socketpair_to_host", """
+import socket
+# sendto() with an address on a datagram pair reaches any unix socket: /dev/log, the listener.
+pair = attempt('dgram_pair', lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+attempt('seqpacket_pair', lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
+if pair:
+    attempt('dgram_path', lambda: pair[0].sendto(b'LEAK', '$unix_dgram_path'))
+    attempt('dgram_abstract', lambda: pair[0].sendto(b'LEAK', '\\0$abstract_dgram'))
+    attempt('dev_log', lambda: pair[0].sendto(b'LEAK', '/dev/log'))
+""", blocked=("dgram_pair", "seqpacket_pair")),
     Attack("abstract_socket_to_host", """
 import socket
 attempt('abstract', lambda: socket.socket(socket.AF_UNIX).connect('\\0$abstract_name'))
@@ -372,6 +400,26 @@ attempt('netlink', lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
 attempt('packet', lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0))
 attempt('vsock', lambda: socket.socket(40, socket.SOCK_STREAM))
 """, blocked=("raw", "netlink", "packet", "vsock")),
+    Attack("host_sysv_ipc", """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+def denied(rc):
+    return rc in (None, -1, 2**64 - 1) and ctypes.get_errno() == 1
+addr = libc.shmat($shm_id, None, 0)
+refuse_if('shmat_host', denied(addr), f'errno={ctypes.get_errno()}')
+if not denied(addr) and addr not in (None, 2**64 - 1):
+    hunt('host_shm', ctypes.string_at(addr, 200))
+ids = [libc.shmctl(i, 13, None) for i in range(64)]  # SHM_STAT: walk every segment
+refuse_if('shm_scan', all(i < 0 for i in ids) and ctypes.get_errno() == 1)
+qid = libc.msgget($msg_key, 0)
+refuse_if('msgget_host', denied(qid), f'errno={ctypes.get_errno()}')
+if qid >= 0:
+    buf = ctypes.create_string_buffer(4096)
+    got = libc.msgrcv(qid, buf, 4000, 0, 0o4000)
+    hunt('host_msg', buf.raw[:max(got, 0) + 8])
+""", blocked=("shmat_host", "shm_scan", "msgget_host")),
     # --- resources ---------------------------------------------------------------------
     Attack("infinite_loop", "while True:\n    pass",
            error="step_timeout_s", config={"step_timeout_s": 1}),
@@ -443,6 +491,27 @@ ch.send({'op': 'exec', 'code': 'import os; os.system("id")'})
 ch.send({'op': 'call', 'id': 1, 'method': 'llm', 'args': 'not a dict'})
 print('SENT', ch.recv())
 ch.send({'op': 'become_host', 'secret': os.environ.get('OPENAI_API_KEY')})
+import time; time.sleep(5)
+""", error="broke the protocol"),
+    Attack("spoofed_frame_deep_nesting", """
+import struct
+ch = llm.__self__._call.channel
+body = b'[' * 200_000 + b']' * 200_000
+os.write(ch.write_fd, struct.pack('>I', len(body)) + body)
+import time; time.sleep(5)
+""", error="broke the protocol"),
+    Attack("spoofed_result_frame", """
+frame = sys._getframe()
+while frame is not None and not isinstance(frame.f_locals.get('msg'), dict):
+    frame = frame.f_back
+step_id = frame.f_locals['msg']['id']  # the host's id for this step, from the worker's loop
+ch = llm.__self__._call.channel
+ch.send({'op': 'result', 'id': step_id, 'stdout': 'FORGED', 'vars': ['x'], 'restored': 5})
+import time; time.sleep(5)
+""", error="broke the protocol"),
+    Attack("stale_result_frame", """
+ch = llm.__self__._call.channel
+ch.send({'op': 'result', 'id': -1, 'stdout': 'FORGED FOR ANOTHER STEP', 'final': {'value': 'x'}})
 import time; time.sleep(5)
 """, error="broke the protocol"),
     Attack("llm_cap_per_step", """

@@ -8,9 +8,11 @@ the runner then checks that none appears in the answer, the trace or any LLM req
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -99,6 +101,8 @@ class Listeners:
     udp_port: int
     unix_path: str
     abstract_name: str
+    unix_dgram_path: str
+    abstract_dgram: str
     received: list[str] = field(default_factory=list)
 
 
@@ -117,9 +121,16 @@ def listeners(tmp_path: Path) -> Iterator[Listeners]:
     abstract = socket.socket(socket.AF_UNIX)
     abstract.bind("\0" + abstract_name)
     abstract.listen(8)
-    found = Listeners(tcp.getsockname()[1], udp.getsockname()[1], unix_path, abstract_name)
+    unix_dgram_path = str(tmp_path / "host-dgram.sock")
+    unix_dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    unix_dgram.bind(unix_dgram_path)
+    abstract_dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    abstract_dgram.bind("\0" + abstract_name + "-dgram")
+    found = Listeners(tcp.getsockname()[1], udp.getsockname()[1], unix_path, abstract_name,
+                      unix_dgram_path, abstract_name + "-dgram")
     stop = threading.Event()
-    socks = {tcp: "tcp", udp: "udp", unix: "unix", abstract: "abstract"}
+    socks = {tcp: "tcp", udp: "udp", unix: "unix", abstract: "abstract",
+             unix_dgram: "unix_dgram", abstract_dgram: "abstract_dgram"}
     for s in socks:
         s.settimeout(0.05)
 
@@ -127,9 +138,9 @@ def listeners(tmp_path: Path) -> Iterator[Listeners]:
         while not stop.is_set():
             for s, name in socks.items():
                 with contextlib.suppress(OSError):
-                    if name == "udp":
+                    if name in ("udp", "unix_dgram", "abstract_dgram"):
                         data = s.recv(65536)
-                        found.received.append(f"udp:{data!r}")
+                        found.received.append(f"{name}:{data!r}")
                     else:
                         conn, _ = s.accept()
                         found.received.append(f"{name}:connection")
@@ -142,6 +153,44 @@ def listeners(tmp_path: Path) -> Iterator[Listeners]:
     thread.join(5)
     for s in socks:
         s.close()
+
+
+# --- host IPC objects --------------------------------------------------------------------
+@dataclass
+class HostIPC:
+    """A SysV shared-memory segment and message queue of the host, holding the memory canary
+    (where IPC namespaces are not unshared, same-user processes can attach to them)."""
+
+    shm_id: int
+    msg_key: int
+
+
+@pytest.fixture
+def host_ipc() -> Iterator[HostIPC]:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    ipc_creat, ipc_rmid = 0o1000, 0
+    shm_id = libc.shmget(0, 4096, ipc_creat | 0o600)  # IPC_PRIVATE
+    if shm_id >= 0:
+        addr = libc.shmat(shm_id, None, 0)
+        if addr not in (None, ctypes.c_void_p(-1).value):
+            data = HOST_MEMORY_SECRET.encode()
+            ctypes.memmove(addr, data, len(data))
+            libc.shmdt(ctypes.c_void_p(addr))
+    msg_key = 0x524C4D00 | (os.getpid() & 0xFF)
+    msg_id = libc.msgget(msg_key, ipc_creat | 0o600)
+    if msg_id >= 0:
+        body = HOST_MEMORY_SECRET.encode()
+        buf = ctypes.create_string_buffer(struct.pack("l", 1) + body)
+        libc.msgsnd(msg_id, buf, len(body), 0o4000)  # IPC_NOWAIT
+    try:
+        yield HostIPC(shm_id, msg_key)
+    finally:
+        if shm_id >= 0:
+            libc.shmctl(shm_id, ipc_rmid, None)
+        if msg_id >= 0:
+            libc.msgctl(msg_id, ipc_rmid, None)
 
 
 # --- processes ---------------------------------------------------------------------------

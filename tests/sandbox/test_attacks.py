@@ -20,16 +20,28 @@ import pytest
 from rlm_toolkit.sandbox.jail.policy import FILE_SIZE_LIMIT
 
 from .attacks import ATTACKS, PRELUDE, SYSCALLS, Attack
-from .conftest import PROJECT_DIR, Canaries, Listeners, descendants, repl, run_script, wait_gone
+from .conftest import (
+    PROJECT_DIR,
+    Canaries,
+    HostIPC,
+    Listeners,
+    descendants,
+    repl,
+    run_script,
+    wait_gone,
+)
 
 
-def _fill(text: str, canaries: Canaries, listeners: Listeners) -> str:
+def _fill(text: str, canaries: Canaries, listeners: Listeners,
+          ipc: HostIPC | None = None) -> str:
     return Template(text).substitute(
         secret_file=canaries.secret_file, secret_dir=canaries.secret_file.parent,
         ssh_key=canaries.ssh_key, outside_dir=canaries.outside_dir, project_dir=PROJECT_DIR,
         host_pid=os.getpid(), host_pgid=os.getpgid(0), tcp_port=listeners.tcp_port,
         udp_port=listeners.udp_port, unix_path=listeners.unix_path,
-        abstract_name=listeners.abstract_name, prefix=sys.prefix, syscalls=repr(SYSCALLS),
+        abstract_name=listeners.abstract_name, unix_dgram_path=listeners.unix_dgram_path,
+        abstract_dgram=listeners.abstract_dgram, prefix=sys.prefix, syscalls=repr(SYSCALLS),
+        shm_id=ipc.shm_id if ipc else -1, msg_key=ipc.msg_key if ipc else -1,
     )
 
 
@@ -42,11 +54,11 @@ def _vm_rss_kb() -> int:
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.id for a in ATTACKS])
 def test_attack_is_contained(attack: Attack, tier: str, canaries: Canaries,
-                             listeners: Listeners) -> None:
+                             listeners: Listeners, host_ipc: HostIPC) -> None:
     if platform.machine() not in attack.arches:
         pytest.skip(f"{attack.id} applies to {', '.join(attack.arches)} only")
     codes = attack.code if isinstance(attack.code, list) else [attack.code]
-    steps = [repl(PRELUDE + _fill(code, canaries, listeners)) for code in codes]
+    steps = [repl(PRELUDE + _fill(code, canaries, listeners, host_ipc)) for code in codes]
     steps.append(repl("FINAL(str(6 * 7))"))
     rss_before = _vm_rss_kb()
     before = descendants()

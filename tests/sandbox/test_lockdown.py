@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import platform
 
 import pytest
@@ -34,3 +36,82 @@ def test_the_filter_checks_the_arch_first_and_every_jump_lands_inside() -> None:
     denied = {lockdown.nr(name) for name in lockdown.DENIED} - {None}
     compared = {k for code, _jt, _jf, k in prog if code == lockdown.BPF_JEQ_K}
     assert denied <= compared
+
+
+GETPID = {"x86_64": 39, "aarch64": 172}.get(platform.machine(), -1)
+
+
+def _run_filter(prog: list[tuple[int, int, int, int]], name: str | int, *args: int,
+                arch: int | None = None) -> str:
+    """Interpret the seccomp program for one call, as the kernel would; 'allow', 'kill' or an
+    errno name."""
+    number = lockdown.nr(name) if isinstance(name, str) else name
+    words = [number, lockdown.AUDIT_ARCH[platform.machine()] if arch is None else arch, 0, 0]
+    for value in [*args, *[0] * (6 - len(args))]:
+        value &= (1 << 64) - 1
+        words += [value & 0xFFFFFFFF, value >> 32]
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        pc += 1
+        if code == lockdown.BPF_LD_W_ABS:
+            acc = words[k // 4]
+        elif code == lockdown.BPF_AND_K:
+            acc &= k
+        elif code in (lockdown.BPF_JEQ_K, lockdown.BPF_JGE_K, lockdown.BPF_JSET_K):
+            hit = {lockdown.BPF_JEQ_K: acc == k, lockdown.BPF_JGE_K: acc >= k,
+                   lockdown.BPF_JSET_K: bool(acc & k)}[code]
+            pc += jt if hit else jf
+        elif code == lockdown.BPF_RET_K:
+            if k == lockdown.RET_ALLOW:
+                return "allow"
+            if k == lockdown.RET_KILL_PROCESS:
+                return "kill"
+            return errno.errorcode[k & 0xFFFF]
+        else:
+            raise AssertionError(f"unknown BPF instruction {code:#x}")
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"), reason="unsupported arch")
+def test_the_filter_decides_each_call_as_documented() -> None:
+    me, host = 4321, 999
+    prog = lockdown.build_filter(me)
+    run = functools.partial(_run_filter, prog)
+    af_inet, af_unix, stream, dgram, cloexec = 2, 1, 1, 2, 0o2000000
+    thread = 0x3D0F00  # the flags glibc passes for a new thread
+    expected = [
+        ((GETPID,), "allow"),
+        (("socket", af_unix, stream, 0), "EPERM"),
+        (("socketpair", af_unix, stream | cloexec, 0), "allow"),
+        (("socketpair", af_unix, dgram, 0), "EPERM"),
+        (("socketpair", af_inet, stream, 0), "EPERM"),
+        (("clone", thread), "allow"),
+        (("clone", 17), "EPERM"),  # fork: SIGCHLD only
+        (("clone", thread | 0x10000000), "EPERM"),  # a thread in a new user namespace
+        (("clone3",), "ENOSYS"),
+        (("kill", me, 9), "allow"), (("kill", 0, 9), "allow"), (("kill", host, 9), "EPERM"),
+        (("kill", -1, 9), "EPERM"),
+        (("tgkill", me, 77, 9), "allow"), (("tgkill", host, host, 9), "EPERM"),
+        (("prlimit64", 0, 7, 0, 1234), "allow"), (("prlimit64", me, 7, 0, 1234), "allow"),
+        (("prlimit64", 0, 7, 1234, 0), "EPERM"), (("prlimit64", host, 7, 0, 1234), "EPERM"),
+        (("prlimit64", 0, 7, 1 << 32, 0), "EPERM"),
+        (("setpriority", 0, 0, 5), "allow"), (("setpriority", 0, me, 5), "allow"),
+        (("setpriority", 0, host, 19), "EPERM"), (("setpriority", 2, 0, 19), "EPERM"),
+        (("setpriority", 0, host | 1 << 32, 19), "EPERM"),
+        (("ioprio_set", 1, 0, 0), "allow"), (("ioprio_set", 1, host, 0), "EPERM"),
+        (("ioprio_set", 3, 0, 0), "EPERM"),
+        (("sched_setaffinity", 0, 8, 1), "allow"), (("sched_setaffinity", host, 8, 1), "EPERM"),
+        (("move_pages", me), "allow"), (("move_pages", host), "EPERM"),
+        (("fcntl", 3, 4, 0), "allow"),  # F_SETFL
+        (("fcntl", 3, 8, host), "EPERM"), (("fcntl", 3, 10, 9), "EPERM"),
+        (("fcntl", 3, 15, 0), "EPERM"),
+        (("ioctl", 3, 0x541B, 0), "allow"),  # FIONREAD
+        (("ioctl", 3, 0x8901, host), "EPERM"), (("ioctl", 3, 0x8902, host), "EPERM"),
+        (("shmat", 7, 0, 0), "EPERM"), (("msgget", 0, 0), "EPERM"), (("mq_open", 0), "EPERM"),
+        (("setrlimit", 9, 0), "EPERM"), (("execve", 0), "EPERM"), (("ptrace", 16, host), "EPERM"),
+    ]
+    wrong = [(call, want, got) for call, want in expected if (got := run(*call)) != want]
+    assert not wrong
+    assert run(GETPID, arch=0x40000003) == "kill"  # i386 (int 0x80) calls
+    if platform.machine() == "x86_64":
+        assert run(lockdown.X32_SYSCALL_BIT | 57) == "EPERM"  # fork through the x32 ABI

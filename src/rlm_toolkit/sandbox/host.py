@@ -98,7 +98,7 @@ class Worker:
                 stderr=asyncio.subprocess.PIPE,
                 env=plan.env,
                 cwd=plan.cwd,
-                pass_fds=(self._blob.fd,),
+                pass_fds=self._blob.pass_fds,
                 start_new_session=True,
             )
         except OSError as exc:
@@ -107,9 +107,7 @@ class Worker:
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc))
         init = {
             "op": "init",
-            "context_fd": self._blob.fd,
-            "context_kind": self._blob.kind,
-            "context_size": self._blob.size,
+            **self._blob.init_fields(),
             "capture_limit": self.options.capture_limit,
             "lockdown": plan.lockdown,
             "memory": self.options.memory,
@@ -143,9 +141,10 @@ class Worker:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.returncode is None:
+        if proc.returncode is None and hasattr(os, "killpg"):  # POSIX: the whole group
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         await proc.wait()
@@ -201,6 +200,8 @@ class Worker:
                 if op == "call":
                     await self._send(await self._serve(msg, handler))
                 elif op == "result":
+                    if msg.get("id") != self._step_id:
+                        raise FrameError("a result frame for another step")
                     return self._step_result(msg)
                 else:
                     raise FrameError(f"unexpected frame {op!r} during a step")
@@ -245,18 +246,26 @@ class Worker:
 
     @staticmethod
     def _step_result(msg: dict[str, Any]) -> StepResult:
-        answer = msg.get("answer")
-        return StepResult(
-            stdout=str(msg.get("stdout", "")),
-            stderr=str(msg.get("stderr", "")),
-            error=msg.get("error"),
-            final=msg.get("final") if isinstance(msg.get("final"), dict) else None,
-            answer=answer if isinstance(answer, dict) else {"content": "", "ready": False},
-            restored=[str(x) for x in msg.get("restored", [])],
-            vars={str(k): str(v) for k, v in (msg.get("vars") or {}).items()},
-            dropped_chars=int(msg.get("dropped_chars", 0)),
-            elapsed_s=float(msg.get("elapsed", 0.0)),
-        )
+        """The step's result; FrameError if the worker sent fields of the wrong shape."""
+        answer, restored, found = msg.get("answer"), msg.get("restored", []), msg.get("vars")
+        error = msg.get("error")
+        try:
+            if not isinstance(restored, list) or not isinstance(found or {}, dict) or not (
+                    error is None or isinstance(error, str)):
+                raise TypeError("restored, vars or error has the wrong type")
+            return StepResult(
+                stdout=str(msg.get("stdout", "")),
+                stderr=str(msg.get("stderr", "")),
+                error=error,
+                final=msg.get("final") if isinstance(msg.get("final"), dict) else None,
+                answer=answer if isinstance(answer, dict) else {"content": "", "ready": False},
+                restored=[str(x) for x in restored],
+                vars={str(k): str(v) for k, v in (found or {}).items()},
+                dropped_chars=int(msg.get("dropped_chars", 0)),
+                elapsed_s=float(msg.get("elapsed", 0.0)),
+            )
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise FrameError(f"malformed result frame: {exc}") from None
 
     async def resolve(self, name: str) -> str | None:
         """The text value of a REPL variable, or None when it does not exist."""

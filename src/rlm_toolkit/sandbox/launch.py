@@ -30,7 +30,7 @@ class LaunchPlan:
 
 def clean_env(scratch: str) -> dict[str, str]:
     """The only variables the worker sees: nothing inherited from the host."""
-    return {
+    env = {
         "PATH": "/usr/bin:/bin",
         "HOME": scratch,
         "TMPDIR": scratch,
@@ -40,6 +40,9 @@ def clean_env(scratch: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
     }
+    if sys.platform == "win32" and "SYSTEMROOT" in os.environ:  # Windows Python needs it
+        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+    return env
 
 
 def python_command() -> list[str]:
@@ -48,8 +51,14 @@ def python_command() -> list[str]:
 
 
 def unsafe_local_plan(scratch: str) -> LaunchPlan:
-    """A separate process with a clean environment and no jail. For trusted code only."""
-    return LaunchPlan("unsafe-local", python_command(), clean_env(scratch), scratch)
+    """A separate process with a clean environment and no jail. For trusted code only.
+
+    On Linux it still dies with the host (parent-death signal), so a crash of the host never
+    leaves a worker spinning; nothing else is locked down.
+    """
+    lockdown = ({"die_with_parent": True, "drop_privileges": False, "seccomp": False}
+                if sys.platform == "linux" else None)
+    return LaunchPlan("unsafe-local", python_command(), clean_env(scratch), scratch, lockdown)
 
 
 def plan_launch(sandbox: str, scratch: str, memory_limit_mb: int | None = None) -> LaunchPlan:

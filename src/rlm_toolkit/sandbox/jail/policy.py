@@ -62,5 +62,7 @@ def lockdown_policy(memory_limit_mb: int | None, landlock: dict[str, Any] | None
             "core": 0,
         },
         "landlock": landlock,
+        "die_with_parent": True,
+        "drop_privileges": True,
         "seccomp": True,
     }

@@ -27,8 +27,8 @@ def encode(message: dict[str, Any]) -> bytes:
 def decode(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FrameError(f"malformed frame: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, or nested too deep
+        raise FrameError(f"malformed frame: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
         raise FrameError("malformed frame: not an object with an 'op'")
     return message

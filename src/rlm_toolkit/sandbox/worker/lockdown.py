@@ -7,7 +7,7 @@ worker exits before it says it is ready, and the host refuses to run the code.
 The policy comes from the host as a dict:
     {"rlimits": {"as": bytes | None, "fsize": bytes, "nofile": n, "core": 0},
      "landlock": None | {"ro": [paths], "rw": [paths]},
-     "seccomp": True}
+     "die_with_parent": True, "drop_privileges": True, "seccomp": True}
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import errno
 import os
 import platform
 import resource
+import signal
 import stat
 import struct
 from typing import Any
@@ -30,6 +31,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 _libc.prctl.restype = ctypes.c_int
 
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -63,6 +65,17 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "lookup_dcookie": (212, 18), "vhangup": (153, 58), "uselib": (134, None),
     "_sysctl": (156, None), "nfsservctl": (180, 42), "process_madvise": (440, 440),
     "capget": (125, 90), "capset": (126, 91), "seccomp": (317, 277),
+    # SysV IPC and POSIX message queues: objects shared with the host where no IPC namespace is.
+    "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197),
+    "msgget": (68, 186), "msgsnd": (69, 189), "msgrcv": (70, 188), "msgctl": (71, 187),
+    "semget": (64, 190), "semop": (65, 193), "semctl": (66, 191), "semtimedop": (220, 192),
+    "mq_open": (240, 180), "mq_unlink": (241, 181), "mq_timedsend": (242, 182),
+    "mq_timedreceive": (243, 183), "mq_notify": (244, 184), "mq_getsetattr": (245, 185),
+    # Calls that act on another process by pid: allowed on this process only.
+    "setpriority": (141, 140), "ioprio_set": (251, 30), "sched_setparam": (142, 118),
+    "sched_setscheduler": (144, 119), "sched_setaffinity": (203, 122),
+    "sched_setattr": (314, 274), "migrate_pages": (256, 238), "move_pages": (279, 239),
+    "fcntl": (72, 25), "ioctl": (16, 29),
 }
 # Denied outright with EPERM: no new programs, processes, namespaces, kernel objects or
 # peeking at other processes.
@@ -78,12 +91,26 @@ DENIED = (
     "clock_adjtime", "adjtimex", "sethostname", "setdomainname", "mknod", "mknodat",
     "name_to_handle_at", "open_by_handle_at", "kcmp", "fanotify_init", "lookup_dcookie",
     "vhangup", "uselib", "_sysctl", "nfsservctl", "process_madvise",
+    "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl", "semget",
+    "semop", "semctl", "semtimedop", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr",
 )
+# Allowed only when their first argument names this process (0 or its own pid).
+SELF_ONLY = ("sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr",
+             "migrate_pages", "move_pages")
+# Allowed only with which == "a process" and who == this process (0 or its own pid).
+SELF_ONLY_WHO = {"setpriority": 0, "ioprio_set": 1}  # PRIO_PROCESS, IOPRIO_WHO_PROCESS
+# fcntl/ioctl commands that make the kernel signal a chosen process when I/O is ready
+# (F_SETOWN, F_SETSIG, F_SETOWN_EX; FIOSETOWN, SIOCSPGRP, TIOCSPGRP): a way to kill the host.
+FCNTL_DENIED = (8, 10, 15)
+IOCTL_DENIED = (0x8901, 0x8902, 0x5410)
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 X32_SYSCALL_BIT = 0x40000000
 CLONE_THREAD = 0x00010000
 CLONE_NAMESPACES = 0x7E020080  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 AF_UNIX = 1
+SOCK_STREAM = 1
+SOCK_TYPE_MASK = 0xF  # the type without SOCK_NONBLOCK / SOCK_CLOEXEC
 
 
 def nr(name: str) -> int | None:
@@ -268,6 +295,7 @@ BPF_LD_W_ABS = 0x20
 BPF_JEQ_K = 0x15
 BPF_JGE_K = 0x35
 BPF_JSET_K = 0x45
+BPF_AND_K = 0x54
 BPF_RET_K = 0x06
 RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
@@ -304,6 +332,18 @@ def _errno(code: int) -> Insn:
     return _ret(RET_ERRNO | code)
 
 
+def _self_check(arg: int, pid: int, fail: int) -> list[Insn]:
+    """Fall through when argument `arg` is 0 or `pid` (both words); else skip `fail` more
+    instructions past the check. Clobbers A."""
+    return [
+        _ld(_arg_hi(arg)),
+        _jump(BPF_JEQ_K, 0, 0, 3 + fail),
+        _ld(_arg_lo(arg)),
+        _jump(BPF_JEQ_K, 0, 1, 0),
+        _jump(BPF_JEQ_K, pid, 0, fail),
+    ]
+
+
 def build_filter(pid: int) -> list[Insn]:
     """The BPF program: native arch only, the DENIED list, and argument-checked calls."""
     if _ARCH not in AUDIT_ARCH:
@@ -336,15 +376,20 @@ def build_filter(pid: int) -> list[Insn]:
         _errno(errno.EPERM),
         _ret(RET_ALLOW),
     ])
-    # socketpair: only connected AF_UNIX pairs (asyncio's self-pipe); nothing reaches out.
+    # socketpair: only connected AF_UNIX stream pairs (asyncio's self-pipe). Datagram pairs
+    # are refused: sendto() with an address on one reaches any unix socket by path or name.
     guarded("socketpair", [
         _ld(_arg_lo(0)),
-        _jump(BPF_JEQ_K, AF_UNIX, 0, 1),
+        _jump(BPF_JEQ_K, AF_UNIX, 0, 4),
+        _ld(_arg_lo(1)),
+        (BPF_AND_K, 0, 0, SOCK_TYPE_MASK),
+        _jump(BPF_JEQ_K, SOCK_STREAM, 0, 1),
         _ret(RET_ALLOW),
         _errno(errno.EPERM),
     ])
-    # prlimit64: reading limits (new_limit == NULL) only; limits can never be raised.
+    # prlimit64: reading this process's limits (new_limit == NULL) only; never raising them.
     guarded("prlimit64", [
+        *_self_check(0, pid, fail=5),
         _ld(_arg_lo(2)),
         _jump(BPF_JEQ_K, 0, 0, 3),
         _ld(_arg_hi(2)),
@@ -352,6 +397,19 @@ def build_filter(pid: int) -> list[Insn]:
         _ret(RET_ALLOW),
         _errno(errno.EPERM),
     ])
+    for name in SELF_ONLY:
+        guarded(name, [*_self_check(0, pid, fail=1), _ret(RET_ALLOW), _errno(errno.EPERM)])
+    for name, which in SELF_ONLY_WHO.items():
+        guarded(name, [
+            _ld(_arg_lo(0)),
+            _jump(BPF_JEQ_K, which, 0, 1 + len(_self_check(1, pid, fail=0))),
+            *_self_check(1, pid, fail=1),
+            _ret(RET_ALLOW),
+            _errno(errno.EPERM),
+        ])
+    for name, commands in (("fcntl", FCNTL_DENIED), ("ioctl", IOCTL_DENIED)):
+        checks = [_jump(BPF_JEQ_K, cmd, len(commands) - i, 0) for i, cmd in enumerate(commands)]
+        guarded(name, [_ld(_arg_lo(1)), *checks, _ret(RET_ALLOW), _errno(errno.EPERM)])
     # Signals: only to this process (or its own group), never to the host or anyone else.
     guarded("kill", [
         _ld(_arg_lo(0)),
@@ -391,9 +449,12 @@ def apply(policy: dict[str, Any]) -> dict[str, Any]:
     report: dict[str, Any] = {}
     try:
         set_rlimits(policy.get("rlimits") or {})
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
-        _prctl(PR_SET_DUMPABLE, 0)
-        drop_capabilities()
+        if policy.get("die_with_parent"):  # the host dies, so does the worker, even mid-step
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if policy.get("drop_privileges", True):
+            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            _prctl(PR_SET_DUMPABLE, 0)
+            drop_capabilities()
         landlock = policy.get("landlock")
         if landlock:
             report["landlock"] = apply_landlock(list(landlock.get("ro", [])),

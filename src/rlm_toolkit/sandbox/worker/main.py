@@ -30,13 +30,17 @@ def _take_protocol_fds() -> FdChannel:
 
 
 def _load_context(init: dict[str, Any]) -> Any:
-    fd, kind, size = init["context_fd"], init["context_kind"], init["context_size"]
-    if size == 0:
-        raw = b""
-    else:
-        with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
-            raw = view[:]
-    os.close(fd)
+    kind, size = init["context_kind"], init["context_size"]
+    path = init.get("context_path")  # Windows: a read-only file by name, not a descriptor
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) if path else init["context_fd"]
+    try:
+        if size == 0:
+            raw = b""
+        else:
+            with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as view:
+                raw = view[:]
+    finally:
+        os.close(fd)
     if kind == "str":
         return raw.decode("utf-8")
     if kind == "bytes":
@@ -70,7 +74,7 @@ def main() -> None:
     channel = _take_protocol_fds()
     init = channel.recv()
     if init.get("lockdown"):
-        from worker.lockdown import apply  # type: ignore[import-not-found]
+        from worker.lockdown import apply
 
         apply(init["lockdown"])
     context = _load_context(init)
