@@ -135,7 +135,8 @@ def test_sdk_retries_are_off_when_wrapped(wire: Wire) -> None:
 
 @wire_params
 def test_unreachable_server_is_a_clear_error(wire: Wire) -> None:
-    provider = resolve(wire.spec, base_url="http://127.0.0.1:9", api_key="k", resilience=False)
+    provider = resolve(wire.spec, base_url="http://127.0.0.1:9", api_key="k", resilience=False,
+                       max_retries=0)
     with pytest.raises(ProviderUnreachable) as info:
         asyncio.run(provider.complete(PROMPT, CompletionOptions()))
     assert "127.0.0.1:9" in str(info.value)
