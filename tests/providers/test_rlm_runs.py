@@ -89,3 +89,20 @@ def test_fallback_chain_moves_to_the_second_wire() -> None:
     assert result.status == "success", result.error
     assert result.answer == "7-ALPHA-42"
     assert dead.attempts >= 2 and len(alive.requests) == 3
+
+
+@wire_params
+def test_root_tokens_stream_to_the_event_callback(wire: Wire) -> None:
+    events = []
+    with wire.server(model_for(wire)) as srv:
+        rlm = RLM(wire.spec, base_url=srv.base_url, api_key="test-key",
+                  config=RLMConfig(step_timeout_s=30, max_iterations=4), resilience=fast())
+        result = rlm.run(context=CONTEXT, query=QUERY, on_event=events.append)
+    assert result.status == "success", result.error
+    by_step: dict[int, str] = {}
+    for e in events:
+        if e.kind == "token":
+            by_step[e.iteration] = by_step.get(e.iteration, "") + e.data["text"]
+    assert by_step[2] == "FINAL_VAR(code)"  # the second root reply, streamed piece by piece
+    assert by_step[1].startswith("```repl\nanswer['content']")
+    assert sum(e.kind == "token" for e in events) > 4
