@@ -59,14 +59,11 @@ def prompt(i: int) -> list[Message]:
             {"role": "user", "content": f"Question number {i}: what colour is the sky?"}]
 
 
-async def timed(provider: Provider, n: int, offset: int = 0) -> list[float]:
-    """Seconds per call for `n` sequential calls."""
-    out = []
-    for i in range(n):
-        start = time.perf_counter()
-        await provider.complete(prompt(offset + i), CompletionOptions())
-        out.append(time.perf_counter() - start)
-    return out
+async def one(provider: Provider, i: int) -> float:
+    """Seconds for one call."""
+    start = time.perf_counter()
+    await provider.complete(prompt(i), CompletionOptions())
+    return time.perf_counter() - start
 
 
 def summary(seconds: list[float]) -> dict[str, float]:
@@ -76,18 +73,24 @@ def summary(seconds: list[float]) -> dict[str, float]:
 
 
 async def latency(name: str, spec: str, url: str, n: int, cache_dir: Path) -> dict[str, Any]:
-    bare = resolve(spec, base_url=url, api_key="k", resilience=False, max_retries=0)
-    wrapped = resolve(spec, base_url=url, api_key="k", resilience=ResiliencePolicy(**FAST))
-    cached = resolve(spec, base_url=url, api_key="k", resilience=False, max_retries=0,
-                     cache=str(cache_dir / f"{name}.sqlite"))
-    await timed(bare, 10)  # warm up connections
-    await timed(cached, n, offset=10_000)  # fill the cache
-    result = {"bare": summary(await timed(bare, n)),
-              "resilient": summary(await timed(wrapped, n)),
-              "cache_hit": summary(await timed(cached, n, offset=10_000))}
-    for p in (bare, wrapped, cached):
-        await p.aclose()
-    return result
+    """Sequential calls, the three set-ups interleaved call by call so load drifts hit all."""
+    setups: dict[str, Provider] = {
+        "bare": resolve(spec, base_url=url, api_key="k", resilience=False, max_retries=0),
+        "resilient": resolve(spec, base_url=url, api_key="k",
+                             resilience=ResiliencePolicy(**FAST)),
+        "cache_hit": resolve(spec, base_url=url, api_key="k", resilience=False, max_retries=0,
+                             cache=str(cache_dir / f"{name}.sqlite")),
+    }
+    for provider in setups.values():
+        for i in range(10):
+            await one(provider, i)  # warm up connections (and fill the cache for 0..9)
+    times: dict[str, list[float]] = {key: [] for key in setups}
+    for i in range(n):
+        for key, provider in setups.items():
+            times[key].append(await one(provider, i % 10))
+    for provider in setups.values():
+        await provider.aclose()
+    return {key: summary(values) for key, values in times.items()}
 
 
 async def throughput(spec: str, url: str, n: int, concurrency: int) -> dict[str, Any]:
