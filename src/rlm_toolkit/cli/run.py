@@ -20,7 +20,7 @@ from ..errors import ConfigError
 LOCAL_DEFAULT = "local/qwen2.5-coder-1.5b"
 KEY_DEFAULTS = (
     ("OPENAI_API_KEY", "openai/gpt-4o-mini"),
-    ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"),
+    ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-5-5"),
     ("GEMINI_API_KEY", "gemini/gemini-2.5-flash"),
 )
 

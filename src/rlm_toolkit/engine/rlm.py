@@ -71,7 +71,7 @@ class RLM:
         return cls(f"ollama/{model}", **kwargs)
 
     @classmethod
-    def from_anthropic(cls, model: str = "claude-sonnet-4-5", **kwargs: Any) -> RLM:
+    def from_anthropic(cls, model: str = "claude-sonnet-5-5", **kwargs: Any) -> RLM:
         """Anthropic's Messages API. Key: ANTHROPIC_API_KEY."""
         return cls(f"anthropic/{model}", **kwargs)
 
