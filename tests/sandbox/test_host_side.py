@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from rlm_toolkit.sandbox import blob
+from rlm_toolkit.sandbox import Worker, WorkerOptions, blob
 
 from .conftest import TIERS, descendants, repl, run_script, wait_gone
 
@@ -79,3 +79,70 @@ def test_the_read_only_file_leaves_nothing_on_disk_and_cannot_be_written() -> No
     finally:
         made.close()
     assert made.fd == -1
+
+
+def test_without_fcntl_seals_or_memfd_the_library_imports_and_the_opt_in_runs() -> None:
+    """As on macOS (no memfd, no seals) and Windows (no fcntl): import and unsafe-local work."""
+    script = textwrap.dedent("""
+        import os, sys
+        sys.modules["fcntl"] = None  # import fcntl now fails, as on Windows
+        del os.memfd_create  # and there is no memfd, as on macOS
+        from rlm_toolkit import RLM, RLMConfig
+        from rlm_toolkit.testing import ScriptedLLM
+        root = ScriptedLLM(["```repl\\nFINAL(context[::-1])\\n```"])
+        result = RLM(root, config=RLMConfig(sandbox="unsafe-local")).run(context="abc", query="q")
+        print(result.status, result.answer)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "success cba", done.stderr[-2000:]
+
+
+async def _no_calls(method: str, args: dict) -> None:
+    raise AssertionError("no LLM calls expected")
+
+
+FILL_SCRATCH = """
+import time
+for i in range(200):  # at most 200 MB even if nothing stopped it
+    with open(f'part{i}.bin', 'wb') as fh:
+        fh.write(b'x' * (1 << 20))
+time.sleep(60)
+"""
+MANY_FILES = """
+import time
+for i in range(5000):
+    open(f'empty{i}', 'w').close()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize(("code", "quota", "why"), [
+    (FILL_SCRATCH, {"scratch_limit_mb": 16}, "over 16 MB to its scratch directory"),
+    (MANY_FILES, {"scratch_max_files": 500}, "over 500 files in its scratch directory"),
+], ids=["bytes", "files"])
+async def test_the_scratch_quota_stops_a_disk_fill_and_the_next_step_starts_clean(
+        tier: str, code: str, quota: dict[str, int], why: str) -> None:
+    options = WorkerOptions(sandbox=tier, step_timeout_s=30, **quota)
+    async with Worker("ctx", options) as worker:
+        step = await worker.execute(code, _no_calls)
+        assert step.lost_state and why in step.lost_state, step
+        assert "scratch files are removed" in (step.error or "")
+        step = await worker.execute("import os\nprint(sorted(os.listdir('.')), len(context))",
+                                    _no_calls)
+        assert step.stdout.strip() in ("[] 3", "['.tmp'] 3"), step
+
+
+def test_old_bubblewrap_keeps_tmp_inside_the_scratch_quota(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """bubblewrap < 0.8 cannot size a tmpfs, so /tmp is a folder of the scratch dir."""
+    from rlm_toolkit.sandbox.jail import bwrap
+    from rlm_toolkit.sandbox.jail.detect import bwrap_status
+
+    if not bwrap_status().available:
+        pytest.skip("bubblewrap tier unavailable")
+    monkeypatch.setattr(bwrap, "bwrap_version", lambda binary: (0, 6, 1))
+    outcome = run_script([repl("import os\nopen('/tmp/t.txt', 'w').write('in tmp')\n"
+                               "FINAL(sorted(os.listdir('.')) + sorted(os.listdir('/tmp')))")],
+                         sandbox="bwrap")
+    assert outcome.result.answer == "['.tmp', 't.txt']", outcome.result.answer

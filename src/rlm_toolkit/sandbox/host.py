@@ -2,8 +2,9 @@
 
 The host starts the worker, sends it code, serves its LLM requests through a handler the engine
 gives, and enforces what the worker cannot change: the per-step timeout (the worker's own time;
-time spent serving its LLM calls does not count), frame and output caps. A worker that hangs,
-crashes, floods or speaks garbage is killed and restarted with the context reloaded.
+time spent serving its LLM calls does not count), frame and output caps, and a quota on its
+scratch directory. A worker that hangs, crashes, floods, fills its scratch or speaks garbage is
+killed and restarted with the context reloaded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from ..errors import BudgetExceeded, SandboxError
 from .blob import ContextBlob
 from .launch import LaunchPlan, ensure_scratch, plan_launch
+from .quota import MIB, empty_dir, over_quota, scratch_usage
 from .worker.channel import HEADER, FrameError, decode, encode
 
 CallHandler = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -54,6 +56,9 @@ class WorkerOptions:
     max_frame_bytes: int = 16 * 1024 * 1024
     memory_limit_mb: int | None = None
     memory: bool = False  # give the REPL a `memory` object served by the host
+    scratch_limit_mb: int = 1024  # bytes on disk the worker may keep in its scratch dir
+    scratch_max_files: int = 100_000  # entries it may create there
+    scratch_poll_s: float = 0.25  # how often the host measures the scratch dir
 
 
 class Worker:
@@ -69,6 +74,8 @@ class Worker:
         self._proc: asyncio.subprocess.Process | None = None
         self._stderr_tail = bytearray()
         self._stderr_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._overflow: str | None = None  # why the quota watcher stopped the worker
         self._step_id = 0
         self.restarts = 0
 
@@ -105,6 +112,7 @@ class Worker:
             raise SandboxError(f"could not start the REPL worker ({plan.tier}): {exc}") from exc
         self._stderr_tail.clear()
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc))
+        self._watch_task = asyncio.create_task(self._watch_scratch(self._proc))
         init = {
             "op": "init",
             **self._blob.init_fields(),
@@ -125,6 +133,9 @@ class Worker:
 
     async def restart(self) -> None:
         await self._kill()
+        if self._overflow is not None:  # the files over the quota go; a restart starts clean
+            await asyncio.to_thread(empty_dir, self._scratch)
+            self._overflow = None
         self.restarts += 1
         await self.start()
 
@@ -139,6 +150,9 @@ class Worker:
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            self._watch_task = None
         if proc is None:
             return
         if proc.returncode is None and hasattr(os, "killpg"):  # POSIX: the whole group
@@ -178,6 +192,23 @@ class Worker:
         while chunk := await proc.stderr.read(65536):
             self._stderr_tail += chunk
             del self._stderr_tail[:-STDERR_TAIL]
+
+    async def _watch_scratch(self, proc: asyncio.subprocess.Process) -> None:
+        """Stop the worker (its whole process group) once its scratch dir breaks the quota."""
+        limit = self.options.scratch_limit_mb * MIB
+        most = self.options.scratch_max_files
+        while proc.returncode is None:
+            await asyncio.sleep(self.options.scratch_poll_s)
+            usage = await asyncio.to_thread(scratch_usage, self._scratch, limit, most)
+            reason = over_quota(usage, limit, most)
+            if reason and proc.returncode is None:
+                self._overflow = reason
+                if hasattr(os, "killpg"):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                return
 
     def stderr_tail(self) -> str:
         return self._stderr_tail.decode("utf-8", "replace").strip()
@@ -223,6 +254,8 @@ class Worker:
         )
 
     def _exit_detail(self) -> str:
+        if self._overflow is not None:
+            return f"stopped: {self._overflow}; its scratch files are removed"
         code = self._proc.returncode if self._proc else None
         if code is not None and code < 0:
             with contextlib.suppress(ValueError):

@@ -61,9 +61,13 @@ def jail_args(binary: str, scratch: str) -> list[str]:
         args += ["--disable-userns"]
     args += system_args()
     args += ["--proc", "/proc", "--dev", "/dev"]
-    if modern:
-        args += ["--size", str(TMP_SIZE)]
-    args += ["--tmpfs", "/tmp", "--dir", "/opt/rlm"]
+    if modern:  # a fresh, small /tmp in memory
+        args += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    else:  # no --size before 0.8: an unbounded tmpfs could eat host memory, so /tmp lives in
+        tmp = os.path.join(scratch, ".tmp")  # scratch, under its quota
+        os.makedirs(tmp, mode=0o700, exist_ok=True)
+        args += ["--bind", tmp, "/tmp"]
+    args += ["--dir", "/opt/rlm"]
     for path in interpreter_paths():  # after /tmp: a venv may live under it
         args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(WORKER_DIR), JAIL_WORKER]
