@@ -28,6 +28,12 @@ class Price:
 
 # Public list prices (USD / 1M tokens), keyed by "provider/model".
 PRICES: dict[str, Price] = {
+    # OpenAI: the GPT-5.4/5.5 rates are for prompts under 270K tokens (longer ones cost more;
+    # not modelled).
+    "openai/gpt-5.5": Price(5.00, 30.00, 0.50),
+    "openai/gpt-5.4": Price(2.50, 15.00, 0.25),
+    "openai/gpt-5.4-mini": Price(0.75, 4.50, 0.075),
+    "openai/gpt-5.4-nano": Price(0.20, 1.25, 0.02),
     "openai/gpt-4o": Price(2.50, 10.00, 1.25),
     "openai/gpt-4o-mini": Price(0.15, 0.60, 0.075),
     "openai/gpt-4.1": Price(2.00, 8.00, 0.50),
