@@ -103,6 +103,24 @@ def test_circuit_half_opens_after_cooldown_and_closes_on_success() -> None:
     assert wrapped.breaker.state == "closed"
 
 
+def test_a_half_open_trial_refused_as_a_bad_request_closes_the_circuit() -> None:
+    now = [0.0]
+    replies: list = [ProviderError("x", retryable=True)] * 2 + [
+        ProviderError("400 bad request", status=400), "next one"]
+    wrapped = ResilientProvider(ScriptedLLM(replies),
+                                policy([], max_retries=0, breaker_threshold=2,
+                                       breaker_cooldown_s=10))
+    wrapped.breaker._clock = lambda: now[0]
+    for _ in range(2):
+        with pytest.raises(ProviderError):
+            complete(wrapped)
+    now[0] = 11.0
+    with pytest.raises(ProviderError, match="400"):
+        complete(wrapped)  # the trial: the server answered, so it is up
+    assert wrapped.breaker.state == "closed"
+    assert complete(wrapped).text == "next one"
+
+
 def test_timeout_per_attempt_is_retried() -> None:
     slow_then_fast = iter([5.0, 0.0])
 

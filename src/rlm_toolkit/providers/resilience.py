@@ -224,6 +224,8 @@ class ResilientProvider:
         assert last is not None
         if last.retryable:
             self.breaker.failure()  # the provider, not the request, is at fault
+        else:
+            self.breaker.success()  # it answered (400, 401, ...): it is up, the request is wrong
         if attempt > 0 and last.retryable:
             last.args = (f"{last.args[0]} (gave up after {attempt + 1} attempts)",)
         raise last
