@@ -12,7 +12,11 @@ SANDBOX_MODES = ("auto", "bwrap", "landlock", "unsafe-local")
 
 @dataclass(frozen=True)
 class RLMConfig:
-    """Limits and behaviour of a run. Budgets (tokens, cost, sub-calls) cover the whole tree."""
+    """Limits and behaviour of a run. Budgets (tokens, cost, sub-calls) cover the whole tree.
+
+    `small_model`: give the root the short system prompt and the guards for small models
+    (guessed numbers, a copied prompt). None decides from the model's name (<= 4B parameters).
+    """
 
     max_iterations: int = 20
     max_depth: int = 1
@@ -25,6 +29,7 @@ class RLMConfig:
     concurrency: int = 8
     temperature: float | None = 0.0
     system_prompt: str | None = None
+    small_model: bool | None = None
     sandbox: str = "auto"
     memory_limit_mb: int | None = 4096
     max_calls_per_step: int = 1_000

@@ -7,6 +7,7 @@ the root prompt bounded, and stops on any limit with its partial answer instead 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -21,9 +22,10 @@ from ..providers.base import (
 )
 from ..sandbox import StepResult, Worker, WorkerOptions
 from ..trace import Span
-from . import prompts
+from . import guards, prompts
 from .context import describe_context
 from .parsing import find_text_final, parse_reply
+from .prompts_small import SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
 from .tree import RunTree
 
@@ -50,6 +52,12 @@ class Run:
         self.error: str | None = None
         self.code_ran = False
         self.first_turn_guard_used = False
+        small = self.cfg.small_model
+        self.small = is_small_model(tree.root.name) if small is None else small
+        self.number_guard_used = False
+        self.final_code = ""
+        self._source_text: str | None = None
+        self.task = ""
         self.root_calls = 0
         self.seen = ""
         self.usage = Usage()
@@ -65,6 +73,7 @@ class Run:
                                           query=self.query, depth=self.depth, context=info.render())
         self.tree.emit("run_start", self.depth, query=self.query, context_chars=info.chars)
         task = prompts.user_task(self.query, info, await self._memory_block())
+        self.task = task
         options = WorkerOptions(
             sandbox=self.cfg.sandbox,
             step_timeout_s=self.cfg.step_timeout_s,
@@ -157,7 +166,9 @@ class Run:
         parsed = parse_reply(reply)
         feedback: list[str] = []
         assert self.worker is not None
+        self.final_code = ""
         for code in parsed.code_blocks:
+            self.final_code = code
             step = await self._run_code(code, span, it)
             feedback.append(self._format_step(step))
             if step.answer.get("content"):
@@ -172,10 +183,12 @@ class Run:
                 return str(step.answer.get("content", "")), feedback
             if self.tree.budget.exhausted:
                 return None, feedback
+        self.final_code = ""
         text_final = find_text_final(parsed.prose)
         if text_final is None:
             if not parsed.code_blocks:
-                feedback.append(prompts.NO_CODE)
+                copied = self.small and guards.copies_prompt(reply, self._prompt_text())
+                feedback.append(guards.COPIED_PROMPT if copied else prompts.NO_CODE)
             return None, feedback
         name = text_final.name
         if name is not None and self.code_ran:
@@ -191,10 +204,33 @@ class Run:
         return text_final.value, feedback
 
     def _refusal(self, final: str) -> str | None:
+        """Feedback that rejects `final` (each guard fires at most once a run), or None."""
         if not self.code_ran and not self.first_turn_guard_used:
             self.first_turn_guard_used = True
             return prompts.FIRST_TURN_GUARD
+        if not self.small or self.number_guard_used:
+            return None
+        if final.strip() == self.query.strip() or guards.copies_prompt(final, self._prompt_text()):
+            self.number_guard_used = True
+            return guards.COPIED_PROMPT
+        guessed = guards.unsupported_numbers(final, self.final_code, [self.seen, self.query],
+                                             self._source())
+        if guessed:
+            self.number_guard_used = True
+            return guards.guessed_number_feedback(guessed)
         return None
+
+    def _prompt_text(self) -> str:
+        return f"{self._system_prompt()}\n{self.task}"
+
+    def _source(self) -> str:
+        """The context as text, for checking that an answer's numbers come from it."""
+        if self._source_text is None:
+            data = self.context
+            if isinstance(data, bytes):
+                data = data.decode("utf-8", "replace")
+            self._source_text = data if isinstance(data, str) else json.dumps(data, default=str)
+        return self._source_text
 
     async def _answer_now(self, task: str) -> None:
         """Out of iterations (or budget): one last call for the best answer, if budget allows."""
@@ -409,7 +445,9 @@ class Run:
         return f"- step {it}: {did} -> {out}"
 
     def _system_prompt(self) -> str:
-        return self.cfg.system_prompt or prompts.SYSTEM_PROMPT
+        if self.cfg.system_prompt:
+            return self.cfg.system_prompt
+        return SMALL_SYSTEM_PROMPT if self.small else prompts.SYSTEM_PROMPT
 
     async def _memory_block(self) -> str:
         memory = self.tree.memory

@@ -1,8 +1,9 @@
 """Reading the model's reply: code blocks to run and a final answer written as text.
 
 Forgiving by design (small models): ```repl, ```python, ```py and bare ``` fences are code; an
-unclosed last fence still counts. FINAL(...) written as text counts only at the start of a line
-outside code, so a FINAL mentioned in prose or in a plan does not end the run.
+unclosed last fence still counts, and a reply with no fence that is all Python code (with a
+call or an assignment) runs as code. FINAL(...) written as text counts only at the start of a
+line outside code, so a FINAL mentioned in prose or in a plan does not end the run.
 """
 
 from __future__ import annotations
@@ -43,7 +44,27 @@ def parse_reply(text: str) -> ParsedReply:
         pos = closing.end() if closing else len(text)
         i += 2
     prose.append(text[pos:])
+    if not fences and _is_bare_code(text):
+        return ParsedReply([text.strip("\n")], "")
     return ParsedReply(blocks, "".join(prose))
+
+
+def _is_bare_code(text: str) -> bool:
+    """A reply with no fence at all that is Python doing something (a call or assignment).
+
+    Small models often drop the fence; prose rarely parses as Python, and a lone name or
+    string (which would) does nothing, so it is not taken as code.
+    """
+    if not text.strip():
+        return False
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return False
+    if len(tree.body) == 1 and _is_final_call(tree.body[0]):
+        return False  # a lone FINAL(...) is a text answer, judged as one
+    return any(isinstance(node, (ast.Call, ast.Assign, ast.AugAssign, ast.For, ast.Import,
+                                 ast.ImportFrom)) for node in ast.walk(tree))
 
 
 def _looks_like_code(body: str, lang: str) -> bool:
@@ -54,6 +75,12 @@ def _looks_like_code(body: str, lang: str) -> bool:
     except SyntaxError:
         return False
     return True
+
+
+def _is_final_call(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id in ("FINAL", "FINAL_VAR"))
 
 
 @dataclass(frozen=True)

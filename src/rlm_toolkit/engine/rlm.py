@@ -47,8 +47,8 @@ class RLM:
             raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
         self.config = config or RLMConfig()
         opts = {"base_url": base_url, "api_key": api_key, **provider_options}
-        self.root: Provider = resolve(root, **opts)  # type: ignore[arg-type]
-        self.sub: Provider = self.root if sub is None else resolve(sub, **opts)  # type: ignore[arg-type]
+        self.root: Provider = resolve(root, **opts)
+        self.sub: Provider = self.root if sub is None else resolve(sub, **opts)
         self.memory = memory
         self.remember = remember
         if remember and memory is None:

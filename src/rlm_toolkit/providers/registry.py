@@ -10,7 +10,6 @@ fallback chain, and adds the on-disk response cache when given `cache=PATH`.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,10 +56,9 @@ def _litellm(model: str, **kw: Any) -> Provider:
 
 
 def _local(model: str, **kw: Any) -> Provider:
-    """The embedded local model (providers/local.py)."""
-    module = importlib.import_module(".local", __package__)
-    make: Factory = module.LocalProvider
-    return make(model, **kw)
+    from .local import LocalProvider
+
+    return LocalProvider(model, **kw)
 
 
 def _preset_factory(p: Preset) -> Factory:
@@ -102,6 +100,9 @@ FACTORIES: dict[str, Factory] = {
     "litellm": _litellm,
     "local": _local,
 }
+
+#: In-process providers: no network, so no retries or breaker unless asked for explicitly.
+IN_PROCESS = frozenset({"local"})
 
 #: Factories built on an SDK with its own retries (turned off when the toolkit retries).
 SDK_RETRIES = frozenset({*CATALOG, "openai", "anthropic", "gemini", "google", "ollama",
@@ -178,4 +179,6 @@ def _resolve(spec: Any, kwargs: dict[str, Any]) -> Provider:
         if "context_window" not in clean and (window := known_window(model)) is not None:
             clean["context_window"] = window
     built = factory(model, **clean)
+    if name in IN_PROCESS and not explicit:
+        return built
     return ResilientProvider(built, policy) if policy is not None else built
