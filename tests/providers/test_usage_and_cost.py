@@ -101,6 +101,9 @@ def test_run_cost_is_priced_known_unknown_or_free() -> None:
     assert unknown.status == "success" and unknown.usage.total_tokens > 0
     assert unknown.cost is None
     assert run("vllm/gpt-test").cost == 0.0  # a self-hosted server costs nothing
+    gateway = run("groq/llama-3.3-70b-versatile", free=False)  # e.g. a paid proxy on loopback
+    assert gateway.cost == pytest.approx(
+        cost_of(gateway.usage, PRICES["groq/llama-3.3-70b-versatile"]))
 
 
 def test_ollama_sets_num_ctx_to_fit_the_prompt_where_the_default_would_truncate() -> None:

@@ -80,7 +80,7 @@ def _preset_factory(p: Preset) -> Factory:
             api_key=key,
             api_key_env=p.key_env,
             provider=p.name,
-            free=p.free,
+            free=kw.pop("free", p.free),
             require_key=p.key_env is not None and not p.key_optional and base_url is None,
             default_headers=headers or None,
             **kw,
