@@ -1,6 +1,6 @@
 """Turn "provider/model" strings into provider objects.
 
-One way to name a model everywhere: "openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
+One way to name a model everywhere: "openai/gpt-4o-mini", "anthropic/claude-sonnet-5-5",
 "gemini/gemini-2.5-flash", "ollama/llama3", "groq/llama-3.3-70b-versatile",
 "litellm/bedrock/...", "local/qwen2.5-coder-1.5b". Every factory takes `base_url` and
 `api_key`. `resolve` wraps what it builds in the resilience layer (retries, timeouts,
