@@ -63,6 +63,7 @@ class LiteLLMProvider:
             "messages": [dict(m) for m in messages],
             "timeout": options.timeout_s or self.timeout_s,
             "num_retries": self.max_retries,
+            "drop_params": True,  # leave out what the model does not take (e.g. temperature)
             **self._extra,
             **options.extra,
         }
