@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         padded[2] = f"[{style}]{padded[2]}[/]"
         console.print("  ".join(padded).rstrip())
     console.print(
-        f"{len(rows)} providers, {sum(usable(r) for r in rows)} usable now. Name a model as "
+        f"{len(rows)} provider{'s' if len(rows) != 1 else ''}, "
+        f"{sum(usable(r) for r in rows)} usable now. Name a model as "
         "provider/model (rlm run --model groq/llama-3.3-70b-versatile); reach any other "
         "OpenAI-compatible server with --model openai/MODEL --base-url URL.", style="dim")
     return 0
