@@ -13,7 +13,7 @@ of an earlier prompt's start reports that shared prefix (in steps of 128 tokens)
 
 from __future__ import annotations
 
-import os
+import hashlib
 import time
 from typing import Any, ClassVar
 
@@ -37,7 +37,7 @@ class OpenAIServer(WireServer):
     def __init__(self, *args: Any, reasoning_tokens: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reasoning_tokens = reasoning_tokens
-        self._seen_prompts: list[str] = []
+        self._prefixes: set[bytes] = set()
 
     def route(self, path: str, body: dict[str, Any]) -> bool:
         return path.split("?")[0].rstrip("/").endswith("/chat/completions")
@@ -49,16 +49,27 @@ class OpenAIServer(WireServer):
         return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
 
     def cached_prefix(self, prompt: str) -> int:
-        """Tokens of `prompt` served from the prefix cache; remembers `prompt` for later ones."""
+        """Tokens of `prompt` served from the prefix cache; remembers `prompt` for later ones.
+
+        Prefixes are remembered by hash at each cache step (1,024 tokens, then every 128), so
+        the cost per request grows with its length, not with the number of requests served.
+        """
+        first, step = self.CACHE_MIN * 4, self.CACHE_STEP * 4  # in characters
+        digest = hashlib.blake2b(digest_size=16)
+        marks: list[tuple[int, bytes]] = []
+        done = 0
+        for end in range(first, len(prompt) + 1, step):
+            digest.update(prompt[done:end].encode())
+            done = end
+            marks.append((end, digest.copy().digest()))
+        cached = 0
         with self._lock:
-            shared = max((len(os.path.commonprefix([prompt, old]))  # noqa: RUF071 (characters)
-                          for old in self._seen_prompts),
-                         default=0)
-            self._seen_prompts.append(prompt)
-        tokens = shared // 4
-        if tokens < self.CACHE_MIN:
-            return 0
-        return tokens - tokens % self.CACHE_STEP
+            for end, mark in marks:
+                if mark not in self._prefixes:
+                    break  # a longer prefix cannot have been seen if this one was not
+                cached = end
+            self._prefixes.update(mark for _, mark in marks)
+        return cached // 4
 
     def usage(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         prompt_text = self.prompt_text(body)
