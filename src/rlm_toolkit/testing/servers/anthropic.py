@@ -10,6 +10,7 @@ request with a prefix reports it as `cache_creation_input_tokens`, later ones as
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
 from ._base import Fault, ReplyFn, WireServer, estimate, pieces, sse
@@ -34,7 +35,7 @@ class AnthropicServer(WireServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cached_prefixes: set[str] = set()
+        self._cached_prefixes: set[bytes] = set()  # hashes of the cached prefixes
 
     def route(self, path: str, body: dict[str, Any]) -> bool:
         return path.split("?")[0].rstrip("/") == "/v1/messages"
@@ -58,12 +59,13 @@ class AnthropicServer(WireServer):
         rest = "\n".join(str(b.get("text", "")) for b in blocks[last + 1 :])
         created = read = 0
         if prefix:
+            key = hashlib.blake2b(prefix.encode(), digest_size=16).digest()
             with self._lock:
-                if prefix in self._cached_prefixes:
+                if key in self._cached_prefixes:
                     read = estimate(prefix)
                 else:
                     created = estimate(prefix)
-                    self._cached_prefixes.add(prefix)
+                    self._cached_prefixes.add(key)
         return {"input_tokens": estimate(rest), "output_tokens": estimate(text),
                 "cache_creation_input_tokens": created, "cache_read_input_tokens": read}
 
