@@ -420,14 +420,25 @@ class SQLiteStore:
         if index is None or k <= 0:
             return []
         lv = [int(x) for x in levels]
+        where, params = filter_sql(filters)
         if parent_ids is not None:
-            ids = [c.id for c in self.children_of(parent_ids)] if parent_ids else []
+            allowed: set[int] = set()
+            for chunk in _chunks(list(parent_ids)):
+                w = [*where, f"n.parent_id IN ({','.join('?' * len(chunk))})"]
+                rows = self._q(f"SELECT n.id FROM nodes n WHERE {' AND '.join(w)}",
+                               [*params, *chunk])
+                allowed.update(int(r[0]) for r in rows)
+            if ids is not None:
+                allowed &= set(ids)
+            return index.search(vector, k, lv, only=allowed)[:k]
         if ids is not None:
             allowed = set(self.filter_ids(ids, filters))
             return index.search(vector, k, lv, only=allowed)[:k]
         pool = max(4 * k, 64)
         while True:
             hits = index.search(vector, pool, lv)
+            if not where:  # the index holds only stored nodes: nothing to check
+                return hits[:k]
             ok = set(self.filter_ids([i for i, _ in hits], filters))
             kept = [(i, s) for i, s in hits if i in ok]
             if len(kept) >= k or len(hits) < pool:
