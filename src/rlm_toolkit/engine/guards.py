@@ -71,6 +71,18 @@ COPIED_PROMPT = (
 )
 
 
+REPEATED_CODE = (
+    "You already ran exactly this code and saw its output above; running it again changes "
+    "nothing. Try something different: a shorter or singular search word, another pattern, "
+    "or print a slice such as context[:1500]."
+)
+
+
+def code_key(code: str) -> str:
+    """Code with blank lines and trailing spaces dropped, to recognise a repeated block."""
+    return "\n".join(ln.rstrip() for ln in code.strip().splitlines() if ln.strip())
+
+
 def guessed_number_feedback(guessed: list[str]) -> str:
     """The message for an answer with guessed numbers."""
     shown = ", ".join(guessed[:5])

@@ -56,8 +56,10 @@ class Run:
         self.small = is_small_model(tree.root.name) if small is None else small
         self.number_guard_used = False
         self.final_code = ""
+        self.seen_before_final = ""
         self._source_text: str | None = None
         self.task = ""
+        self.codes_run: set[str] = set()
         self.root_calls = 0
         self.seen = ""
         self.usage = Usage()
@@ -168,9 +170,13 @@ class Run:
         assert self.worker is not None
         self.final_code = ""
         for code in parsed.code_blocks:
-            self.final_code = code
+            self.final_code, self.seen_before_final = code, self.seen
+            repeated = guards.code_key(code) in self.codes_run
+            self.codes_run.add(guards.code_key(code))
             step = await self._run_code(code, span, it)
             feedback.append(self._format_step(step))
+            if repeated:
+                feedback.append(guards.REPEATED_CODE)
             if step.answer.get("content"):
                 self.partial = str(step.answer["content"])
             if step.final is not None:
@@ -201,6 +207,12 @@ class Run:
         if parsed.code_blocks:
             feedback.append(prompts.EARLY_TEXT_FINAL)
             return None, feedback
+        if self.code_ran and text_final.is_expression:
+            # FINAL(hits[0]) written as text: the model meant the value, so the REPL computes it.
+            step = await self._run_code(f"FINAL({text_final.raw})", span, it)
+            if step.final is not None and "value" in step.final:
+                self.final_code = ""
+                return str(step.final["value"]), feedback
         return text_final.value, feedback
 
     def _refusal(self, final: str) -> str | None:
@@ -213,7 +225,9 @@ class Run:
         if final.strip() == self.query.strip() or guards.copies_prompt(final, self._prompt_text()):
             self.number_guard_used = True
             return guards.COPIED_PROMPT
-        guessed = guards.unsupported_numbers(final, self.final_code, [self.seen, self.query],
+        # A final from code is judged on what was seen before that step (its output echoes it).
+        seen = self.seen_before_final if self.final_code else self.seen
+        guessed = guards.unsupported_numbers(final, self.final_code, [seen, self.query],
                                              self._source())
         if guessed:
             self.number_guard_used = True

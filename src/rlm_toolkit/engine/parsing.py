@@ -97,6 +97,18 @@ class TextFinal:
         candidate = self.value.strip().strip("'\"") if self.kind == "FINAL_VAR" else self.raw.strip()
         return candidate if candidate.isidentifier() else None
 
+    @property
+    def is_expression(self) -> bool:
+        """True for FINAL(expr) where expr is Python that computes something (not a literal)."""
+        if self.kind != "FINAL":
+            return False
+        try:
+            node = ast.parse(self.raw.strip(), mode="eval").body
+        except SyntaxError:
+            return False
+        return isinstance(node, (ast.Subscript, ast.Call, ast.Attribute, ast.BinOp,
+                                 ast.JoinedStr))
+
 
 def find_text_final(prose: str) -> TextFinal | None:
     """The FINAL written at the start of a line in `prose`, if any."""
