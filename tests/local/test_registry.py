@@ -77,7 +77,7 @@ def test_a_changed_file_is_no_longer_trusted(fake_model: models.LocalModel) -> N
 
 
 def test_unknown_model_names_the_registered_ones() -> None:
-    with pytest.raises(ConfigError, match="qwen2.5-coder-1.5b"):
+    with pytest.raises(ConfigError, match=r"qwen2\.5-coder-1\.5b"):
         models.get("llama-9000")
 
 
