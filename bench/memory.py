@@ -322,7 +322,7 @@ def run_hmem(ds: Dataset, embedder: str | None, k: int, min_match: float, workdi
     return {
         "quality": quality,
         "add_one_ms": round(add_one_ms, 3),
-        "add_batch_per_episode_ms": round(batch_s * 1000 / max(1, len(rest)), 4),
+        "add_batch_per_episode_ms": round(batch_s * 1000 / len(rest), 4) if rest else None,
         "consolidate_s": round(consolidate_s, 3),
         "forget_ms": round(forget_ms, 2),
         "nodes": stats,
