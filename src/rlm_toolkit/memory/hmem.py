@@ -32,7 +32,7 @@ from .facts import extract_fact, search_words
 from .llm import as_text_fn, contradiction_prompt
 from .sqlite_store import SQLiteStore
 from .store import MemoryStore
-from .text import content_terms, extractive_summary, match_fraction, text_hash
+from .text import bm25_scores, content_terms, extractive_summary, match_fraction, text_hash
 from .types import Filters, Level, MemoryHit, MemoryNode, RetrievalResult
 from .vectors import ANN_THRESHOLD
 
@@ -115,6 +115,7 @@ class HierarchicalMemory:
         self.settings = settings or ConsolidationSettings()
         self.clock = clock
         self._consolidating = threading.Lock()
+        self._terms_cache: dict[tuple[int, str, str], list[str]] = {}
         if self.embedder is not None:
             stored = self.store.get_meta("embedder")
             if stored != self.embedder.name:
@@ -321,7 +322,9 @@ class HierarchicalMemory:
         pool = max(50, 5 * k)
         text = dict(self.store.text_search(query, pool, filters, levels))
         dense = dict(self.store.vector_search(qvec, pool, filters, levels)) if qvec is not None else {}
-        route = self._route(query, qvec, filters, pool)
+        qterms = set(content_terms(query))
+        idf = self.store.term_stats(sorted(qterms))
+        route = self._route(qterms, idf, qvec, filters)
         candidates = set(text) | set(dense) | set(route)
         if not candidates:
             return RetrievalResult(query)
@@ -337,7 +340,6 @@ class HierarchicalMemory:
                 dense.update(self.store.vector_search(qvec, len(missing), filters, levels, ids=missing))
         nodes = {n.id: n for n in self.store.get_nodes(sorted(candidates))}
         nodes = {i: n for i, n in nodes.items() if n.level in levels}
-        idf = self.store.term_stats(content_terms(query))
         # Decay counts from the moment asked about; an as_of query asks about the past, where
         # what was valid then is not outdated.
         now = filters.as_of if filters.as_of is not None else self.clock()
@@ -357,7 +359,6 @@ class HierarchicalMemory:
             scored.append((round(score, 6), n))
         scored.sort(key=lambda x: (-x[0], -x[1].valid_from, x[1].id))
         # The absolute relevance (`match`) is computed best first, only until k hits pass.
-        qterms = set(content_terms(query))
         hits: list[MemoryHit] = []
         for score, n in scored:
             words = search_words(n.fact_key) if n.level == Level.EPISODE else ""
@@ -380,14 +381,17 @@ class HierarchicalMemory:
         """Alias of `retrieve` (the name the REPL's `memory.search` uses)."""
         return self.retrieve(query, k, **filters)
 
-    def _route(self, query: str, qvec: Any, filters: Filters, pool: int) -> dict[int, float]:
+    def _route(
+        self, qterms: set[str], idf: dict[str, float], qvec: Any, filters: Filters
+    ) -> dict[int, float]:
         """Episodes reached top-down through the hierarchy, with their trace's score (0..1)."""
-        scope = Filters(user_id=filters.user_id)
+        if self.beam <= 0:
+            return {}
         beam: list[int] | None = None
         scores: dict[int, float] = {}
         for level in (Level.DOMAIN, Level.CATEGORY, Level.TRACE):
             k = self.beam if beam is None else self.beam * 2
-            found = self._fused(query, qvec, scope, level, k, parent_ids=beam)
+            found = self._fused(qterms, idf, qvec, filters.user_id, level, k, parent_ids=beam)
             if beam is None and not found:
                 continue  # this level does not exist yet: start lower
             if not found:
@@ -405,13 +409,27 @@ class HierarchicalMemory:
         return {i: s for i, s in out.items() if i in allowed}
 
     def _fused(
-        self, query: str, qvec: Any, filters: Filters, level: Level, k: int,
-        parent_ids: list[int] | None,
+        self, qterms: set[str], idf: dict[str, float], qvec: Any, user_id: str | None,
+        level: Level, k: int, parent_ids: list[int] | None,
     ) -> dict[int, float]:
-        text = dict(self.store.text_search(query, k, filters, [level], parent_ids=parent_ids))
+        """The k best summaries of a level (under `parent_ids`, if given), text and dense
+        scores fused. Summaries are few, so their text is scored here (BM25 over summary and
+        keywords) rather than by a full-text query over every episode."""
+        if parent_ids is None:
+            nodes = self.store.nodes(level, user_id)
+        else:
+            nodes = [n for n in self.store.children_of(parent_ids)
+                     if n.level == level and (user_id is None or n.user_id == user_id)]
+        if not nodes:
+            return {}
+        docs = [self._summary_terms(n) for n in nodes]
+        ranked = sorted(zip(bm25_scores(qterms, docs, idf), (n.id for n in nodes), strict=True),
+                        key=lambda x: (-x[0], x[1]))
+        text = {i: sc for sc, i in ranked[:k] if sc > 0}
         dense: dict[int, float] = {}
         if qvec is not None:
-            dense = dict(self.store.vector_search(qvec, k, filters, [level], parent_ids=parent_ids))
+            dense = dict(self.store.vector_search(qvec, k, Filters(), [level],
+                                                  ids=[n.id for n in nodes]))
         tmax = max(text.values(), default=0.0)
         out: dict[int, float] = {}
         for i in set(text) | set(dense):
@@ -419,6 +437,18 @@ class HierarchicalMemory:
             d = max(0.0, dense.get(i, 0.0))
             out[i] = (1 - self.dense_weight) * t + self.dense_weight * d
         return out
+
+    def _summary_terms(self, node: MemoryNode) -> list[str]:
+        """A summary's text terms and stored key terms, tokenised once per text (the LLM's
+        wording routes too; the key terms cover every child)."""
+        key = (node.id, node.text, node.keywords)
+        terms = self._terms_cache.get(key)
+        if terms is None:
+            terms = content_terms(node.text) + node.keywords.split()
+            if len(self._terms_cache) >= 50_000:
+                self._terms_cache.clear()
+            self._terms_cache[key] = terms
+        return terms
 
     # -- forgetting ---------------------------------------------------------------------------
 

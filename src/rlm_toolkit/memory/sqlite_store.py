@@ -431,8 +431,8 @@ class SQLiteStore:
             if ids is not None:
                 allowed &= set(ids)
             return index.search(vector, k, lv, only=allowed)[:k]
-        if ids is not None:
-            allowed = set(self.filter_ids(ids, filters))
+        if ids is not None:  # the index drops ids it does not hold: only filters need SQL
+            allowed = set(self.filter_ids(ids, filters)) if where else set(ids)
             return index.search(vector, k, lv, only=allowed)[:k]
         pool = max(4 * k, 64)
         while True:

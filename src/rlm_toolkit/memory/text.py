@@ -117,6 +117,23 @@ def is_time_term(term: str) -> bool:
     return term in _TIME_TERMS or (len(term) == 4 and term.isdigit() and term[:2] in ("19", "20"))
 
 
+def bm25_scores(
+    query: set[str], docs: Sequence[Sequence[str]], idf: dict[str, float],
+    k1: float = 1.2, b: float = 0.75,
+) -> list[float]:
+    """Okapi BM25 of each document (a list of stemmed terms) for the stemmed query terms, with
+    the given inverse document frequencies (a missing term weighs 1)."""
+    if not docs or not query:
+        return [0.0] * len(docs)
+    avg = sum(len(d) for d in docs) / len(docs) or 1.0
+    out = []
+    for d in docs:
+        tf = Counter(t for t in d if t in query)
+        norm = k1 * (1 - b + b * len(d) / avg)
+        out.append(sum(idf.get(t, 1.0) * f * (k1 + 1) / (f + norm) for t, f in tf.items()))
+    return out
+
+
 def sentences(text: str) -> list[str]:
     """Split text into sentences (keeps short texts whole)."""
     parts = [p.strip() for p in _SENTENCE.split(text.strip()) if p.strip()]
