@@ -3,11 +3,11 @@
 # a Recursive Language Model on the embedded local model over a whole novel (685,000
 # characters, about 171,000 tokens: five times the model's window). No API key, no server.
 #   bash scripts/demo.sh                       # the default question
-#   bash scripts/demo.sh "Who is Mr. Collins's patroness?"
+#   bash scripts/demo.sh "What is the name of the Bennets' home?"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-QUERY="${1:-What is Mr. Darcy's income, in pounds a year?}"
+QUERY="${1:-Who is Mr. Collins's patroness?}"
 printf '\n\033[1;34m[demo]\033[0m %s\n' "Pride and Prejudice (examples/data/pride_and_prejudice.txt) · local/qwen2.5-coder-1.5b"
 exec .venv/bin/rlm run --model local/qwen2.5-coder-1.5b \
   --context examples/data/pride_and_prejudice.txt --query "$QUERY" --max-iterations 10

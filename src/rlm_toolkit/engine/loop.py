@@ -74,7 +74,8 @@ class Run:
         self.span = self.tree.trace.start("run", f"run depth={self.depth}", self.parent,
                                           query=self.query, depth=self.depth, context=info.render())
         self.tree.emit("run_start", self.depth, query=self.query, context_chars=info.chars)
-        task = prompts.user_task(self.query, info, await self._memory_block())
+        task = prompts.user_task(self.query, info, await self._memory_block(),
+                                 has_memory=self.tree.memory is not None)
         self.task = task
         options = WorkerOptions(
             sandbox=self.cfg.sandbox,

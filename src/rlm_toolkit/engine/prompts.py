@@ -40,9 +40,18 @@ output of an earlier step.
 Write one or two short ```repl blocks per reply and wait for their output."""
 
 
-def user_task(query: str, info: ContextInfo, memory_block: str = "") -> str:
-    """The first user message: the query and what the context looks like."""
+MEMORY_TOOLS = (
+    "The REPL also has `memory`, a long-term memory kept across sessions: "
+    "memory.search(query, k=5) -> str of the most relevant memories; memory.add(text) stores one."
+)
+
+
+def user_task(query: str, info: ContextInfo, memory_block: str = "",
+              has_memory: bool = False) -> str:
+    """The first user message: the query, what the context looks like, and the memory."""
     parts = [f"Query: {query}", "", "The context variable:", info.render()]
+    if has_memory:
+        parts += ["", MEMORY_TOOLS]
     if memory_block:
         parts += ["", "Relevant memories from earlier sessions:", memory_block]
     parts += ["", "Start by looking at the context with code. Your first ```repl block:"]
