@@ -1,4 +1,4 @@
-"""The examples of docs/readme/memory.md run, and print what the page says they print.
+"""The examples of the README's memory section run, and print what the page says they print.
 
 A ```python block runs in a fresh interpreter unless its first line starts with `# needs`
 (an API key or a server). When a ```text block follows it directly, that is its exact output.
@@ -16,18 +16,27 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "docs" / "readme" / "memory.md"
+README = ROOT / "README.md"
+
+
+def _page() -> str:
+    """The README's memory section."""
+    text = README.read_text()
+    start = text.index("## Memory")
+    return text[start:text.index("\n## ", start + 1)]
+
+
 BLOCK = re.compile(r"```python\n(.*?)```\n(?:\n?```text\n(.*?)```)?", re.S)
 
 
 def _examples() -> list[tuple[str, str | None]]:
-    found = [(code, out) for code, out in BLOCK.findall(PAGE.read_text()) if code.strip()]
+    found = [(code, out) for code, out in BLOCK.findall(_page()) if code.strip()]
     return [(code, out or None) for code, out in found if not code.startswith("# needs")]
 
 
 def test_the_page_has_runnable_examples() -> None:
     assert len(_examples()) >= 2
-    assert "hmem.add_episode(\"The user likes Python\")" in PAGE.read_text()
+    assert "hmem.add_episode(\"The user likes Python\")" in _page()
 
 
 @pytest.mark.parametrize("index", range(len(_examples())))
