@@ -128,3 +128,11 @@ def test_bad_configuration_raises_clear_errors() -> None:
         make_rlm(ScriptedLLM([])).run(context="x", query="  ")
     with pytest.raises(ConfigError, match="context must be str, bytes"):
         make_rlm(ScriptedLLM([])).run(context=object(), query="q")  # type: ignore[arg-type]
+
+
+def test_scratch_quota_is_set_from_the_config() -> None:
+    fill = "import time\nfor i in range(2000):\n    open(f'f{i}', 'w').close()\ntime.sleep(30)"
+    root = ScriptedLLM([repl(fill), repl("FINAL('done')")])
+    result = make_rlm(root, scratch_max_files=50).run(context="text", query="Fill the disk")
+    assert result.answer == "done"
+    assert "over 50 files in its scratch directory" in root.requests[1][-1]["content"]

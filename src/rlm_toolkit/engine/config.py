@@ -14,6 +14,8 @@ SANDBOX_MODES = ("auto", "bwrap", "landlock", "unsafe-local")
 class RLMConfig:
     """Limits and behaviour of a run. Budgets (tokens, cost, sub-calls) cover the whole tree.
 
+    `scratch_limit_mb` / `scratch_max_files`: what the REPL worker may keep on disk in its
+    scratch folder; past either, the step is stopped and the worker restarted.
     `small_model`: give the root the short system prompt and the guards for small models
     (guessed numbers, a copied prompt). None decides from the model's name (<= 4B parameters).
     """
@@ -32,6 +34,8 @@ class RLMConfig:
     small_model: bool | None = None
     sandbox: str = "auto"
     memory_limit_mb: int | None = 4096
+    scratch_limit_mb: int = 1024
+    scratch_max_files: int = 100_000
     max_calls_per_step: int = 1_000
     keep_recent_turns: int = 4
     sub_max_tokens: int | None = None
@@ -39,7 +43,8 @@ class RLMConfig:
 
     def __post_init__(self) -> None:
         positive = ("max_iterations", "max_subcalls", "max_output_chars", "concurrency",
-                    "max_calls_per_step", "keep_recent_turns")
+                    "max_calls_per_step", "keep_recent_turns", "scratch_limit_mb",
+                    "scratch_max_files")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

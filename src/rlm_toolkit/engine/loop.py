@@ -83,6 +83,8 @@ class Run:
             capture_limit=max(self.cfg.max_output_chars * 4, 100_000),
             memory_limit_mb=self.cfg.memory_limit_mb,
             memory=self.tree.memory is not None,
+            scratch_limit_mb=self.cfg.scratch_limit_mb,
+            scratch_max_files=self.cfg.scratch_max_files,
         )
         self.worker = Worker(self.context, options)
         try:
