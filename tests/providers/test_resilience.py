@@ -85,9 +85,9 @@ def test_circuit_opens_after_failed_calls_and_fails_fast() -> None:
     assert wrapped.breaker.state == "open"
 
 
-def test_circuit_half_opens_after_cooldown_and_closes_on_success() -> None:
-    now = [0.0]
-    replies: list = [ProviderError("x", retryable=True)] * 2 + ["back"]
+def opened_breaker(after: list, now: list[float]) -> ResilientProvider:
+    """A provider whose circuit two failures have opened; `after` are the next replies."""
+    replies: list = [ProviderError("x", retryable=True)] * 2 + after
     wrapped = ResilientProvider(ScriptedLLM(replies),
                                 policy([], max_retries=0, breaker_threshold=2,
                                        breaker_cooldown_s=10))
@@ -95,6 +95,12 @@ def test_circuit_half_opens_after_cooldown_and_closes_on_success() -> None:
     for _ in range(2):
         with pytest.raises(ProviderError):
             complete(wrapped)
+    return wrapped
+
+
+def test_circuit_half_opens_after_cooldown_and_closes_on_success() -> None:
+    now = [0.0]
+    wrapped = opened_breaker(["back"], now)
     with pytest.raises(CircuitOpen):
         complete(wrapped)
     now[0] = 11.0
@@ -105,15 +111,7 @@ def test_circuit_half_opens_after_cooldown_and_closes_on_success() -> None:
 
 def test_a_half_open_trial_refused_as_a_bad_request_closes_the_circuit() -> None:
     now = [0.0]
-    replies: list = [ProviderError("x", retryable=True)] * 2 + [
-        ProviderError("400 bad request", status=400), "next one"]
-    wrapped = ResilientProvider(ScriptedLLM(replies),
-                                policy([], max_retries=0, breaker_threshold=2,
-                                       breaker_cooldown_s=10))
-    wrapped.breaker._clock = lambda: now[0]
-    for _ in range(2):
-        with pytest.raises(ProviderError):
-            complete(wrapped)
+    wrapped = opened_breaker([ProviderError("400 bad request", status=400), "next one"], now)
     now[0] = 11.0
     with pytest.raises(ProviderError, match="400"):
         complete(wrapped)  # the trial: the server answered, so it is up

@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import importlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -108,6 +108,21 @@ def rejects_temperature(exc: ProviderError) -> bool:
     """True for a 400 saying this model takes no temperature (OpenAI's reasoning models, newer
     Claude models): the call is then made again without it."""
     return exc.status == 400 and "temperature" in str(exc).lower()
+
+
+async def retry_without_temperature(
+    provider: Any, call: Callable[[Any, Any], Awaitable[Any]], messages: Any, options: Any,
+) -> Any:
+    """`call(messages, options)`; when the model refuses `temperature`, remember that on
+    `provider.send_temperature` and make the call once more without it."""
+    try:
+        return await call(messages, options)
+    except ProviderError as exc:
+        if options.temperature is None or not provider.send_temperature \
+                or not rejects_temperature(exc):
+            raise
+        provider.send_temperature = False
+        return await call(messages, options)
 
 
 def unreachable(name: str, where: str | None, exc: BaseException) -> ProviderUnreachable:

@@ -17,8 +17,8 @@ from ..errors import AuthenticationError, ProviderError
 from ._support import (
     LoopLocal,
     parse_retry_after,
-    rejects_temperature,
     require,
+    retry_without_temperature,
     status_error,
     timed_out,
     transport_error,
@@ -122,14 +122,9 @@ class AnthropicProvider:
         return request
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
-        try:
-            return await self._complete(messages, options)
-        except ProviderError as exc:
-            if options.temperature is None or not self.send_temperature \
-                    or not rejects_temperature(exc):
-                raise
-            self.send_temperature = False
-            return await self._complete(messages, options)
+        completion: Completion = await retry_without_temperature(
+            self, self._complete, messages, options)
+        return completion
 
     async def _complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         request = self.build_request(messages, options)
