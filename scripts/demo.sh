@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-QUERY="${1:-Who is Mr. Collins's patroness?}"
+DEFAULT_QUERY="Who is Mr. Collins's patroness?"
+QUERY="${1:-$DEFAULT_QUERY}"
 printf '\n\033[1;34m[demo]\033[0m %s\n' "Pride and Prejudice (examples/data/pride_and_prejudice.txt) · local/qwen2.5-coder-1.5b"
 exec .venv/bin/rlm run --model local/qwen2.5-coder-1.5b \
   --context examples/data/pride_and_prejudice.txt --query "$QUERY" --max-iterations 10

@@ -82,3 +82,16 @@ def test_the_default_model_finds_a_needle_in_200k_characters(coder: object) -> N
         context=text, query="What is the secret code for the vault?")
     assert "4817-ZETA" in result.answer, result.trace.to_dict()
     assert result.status == "success"
+
+
+def test_the_readme_demo_answers(coder: object, capsys: pytest.CaptureFixture[str]) -> None:
+    """What `bash scripts/demo.sh` runs after setup, through the CLI, as the README shows."""
+    from pathlib import Path
+
+    from rlm_toolkit.cli.main import main
+
+    book = Path(__file__).resolve().parents[2] / "examples" / "data" / "pride_and_prejudice.txt"
+    code = main(["run", "--model", "local/qwen2.5-coder-1.5b", "--context", str(book),
+                 "--query", "Who is Mr. Collins's patroness?", "--max-iterations", "10"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Lady Catherine de Bourgh" in out
