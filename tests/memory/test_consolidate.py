@@ -23,9 +23,9 @@ def test_single_episode_consolidates_into_all_levels(hmem: HierarchicalMemory) -
     assert report.episodes == 1
     assert report.created == {"trace": 1, "category": 1, "domain": 1}
     ep = hmem.get(eid)
-    assert ep is not None and ep.parent_id is not None
-    trace = hmem.get(ep.parent_id)
-    assert trace is not None and trace.level == Level.TRACE and trace.children == [eid]
+    assert ep is not None
+    trace = hmem.get(ep.parent_id or -1)  # the episode points at its new trace...
+    assert trace is not None and trace.level == Level.TRACE and trace.children == [eid]  # ...and back
     category = hmem.get(trace.parent_id)  # type: ignore[arg-type]
     assert category is not None and category.level == Level.CATEGORY
     assert category.children == [trace.id]

@@ -10,17 +10,20 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO, cast
 
 from rlm_toolkit.memory import HierarchicalMemory, Level
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def _spawn(mode: str, db: Path) -> subprocess.Popen[str]:
+def _spawn(mode: str, db: Path) -> tuple[subprocess.Popen[str], IO[str]]:
+    """The child process and the pipe it reports its acknowledgements on."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, str(CHILD), mode, str(db)], stdout=subprocess.PIPE, text=True, env=env
     )
+    return proc, cast(IO[str], proc.stdout)
 
 
 def _check_consistent(db: Path) -> None:
@@ -42,16 +45,15 @@ def _check_consistent(db: Path) -> None:
 
 def test_kill_during_adds_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db = tmp_path / "mem.db"
-    proc = _spawn("add", db)
-    assert proc.stdout is not None
+    proc, out = _spawn("add", db)
     acked: list[int] = []
-    for line in proc.stdout:
+    for line in out:
         acked.append(int(line.split()[2]))
         if len(acked) >= 150:
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    acked += [int(line.split()[2]) for line in proc.stdout.read().splitlines() if line.startswith("ACK")]
+    acked += [int(line.split()[2]) for line in out.read().splitlines() if line.startswith("ACK")]
     _check_consistent(db)
     with HierarchicalMemory(path=db) as mem:
         stored = {n.id for n in mem.store.get_nodes(acked)}
@@ -62,10 +64,9 @@ def test_kill_during_adds_loses_nothing_acknowledged(tmp_path: Path) -> None:
 
 def test_kill_during_consolidation_leaves_none_of_it(tmp_path: Path) -> None:
     db = tmp_path / "mem.db"
-    proc = _spawn("consolidate", db)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ADDED"
-    assert proc.stdout.readline().strip() == "APPLYING"
+    proc, out = _spawn("consolidate", db)
+    assert out.readline().strip() == "ADDED"
+    assert out.readline().strip() == "APPLYING"
     time.sleep(0.2)  # well inside the transaction (300 updates x 10 ms)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from typing import IO, cast
 
 import pytest
 
@@ -37,9 +38,9 @@ def test_the_worker_dies_with_its_host_even_mid_step(sandbox: str) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     left: set[tuple[int, str]] = set()
     try:
-        assert host.stdout is not None and host.stderr is not None
-        line = host.stdout.readline()
-        assert line.strip() == "READY", host.stderr.read()
+        out, err = cast(IO[str], host.stdout), cast(IO[str], host.stderr)
+        line = out.readline()
+        assert line.strip() == "READY", err.read()
         jail = descendants(host.pid)
         assert jail, "the worker's processes were not found"
         os.kill(host.pid, signal.SIGKILL)  # the host dies while the worker spins in a step
