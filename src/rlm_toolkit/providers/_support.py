@@ -110,6 +110,51 @@ def rejects_temperature(exc: ProviderError) -> bool:
     return exc.status == 400 and "temperature" in str(exc).lower()
 
 
+class Wrapper:
+    """Base of a provider that wraps another (`inner`): the name, window, base_url and any
+    other attribute are the inner provider's, and closing closes it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def name(self) -> str:
+        return str(self.inner.name)
+
+    @property
+    def context_window(self) -> int | None:
+        window: int | None = self.inner.context_window
+        return window
+
+    @property
+    def base_url(self) -> str | None:
+        return getattr(self.inner, "base_url", None)
+
+    def __getattr__(self, attr: str) -> Any:
+        """Everything else (model, provider, ...) is the wrapped provider's."""
+        if attr == "inner":
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def chat_turns(messages: Any) -> tuple[str, list[tuple[str, str]]]:
+    """(system text, [(role, text)]) with system messages joined and consecutive messages of
+    one role merged, as APIs that keep the system prompt apart and alternate roles want."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns: list[tuple[str, str]] = []
+    for m in messages:
+        if m["role"] == "system":
+            continue
+        if turns and turns[-1][0] == m["role"]:
+            turns[-1] = (m["role"], f"{turns[-1][1]}\n\n{m['content']}")
+        else:
+            turns.append((m["role"], m["content"]))
+    return system, turns
+
+
 async def retry_without_temperature(
     provider: Any, call: Callable[[Any, Any], Awaitable[Any]], messages: Any, options: Any,
 ) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import AuthenticationError, ProviderError
 from ._support import (
     LoopLocal,
+    chat_turns,
     parse_retry_after,
     require,
     retry_without_temperature,
@@ -86,16 +87,10 @@ class AnthropicProvider:
 
     def build_request(self, messages: list[Message], options: CompletionOptions) -> dict[str, Any]:
         """The Messages API request for `messages` (system split out, cache marks set)."""
-        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        turns: list[dict[str, Any]] = []
-        for m in messages:
-            if m["role"] == "system":
-                continue
-            if turns and turns[-1]["role"] == m["role"]:
-                turns[-1]["content"][0]["text"] += "\n\n" + m["content"]
-            else:
-                turns.append({"role": m["role"],
-                              "content": [{"type": "text", "text": m["content"]}]})
+        system, pairs = chat_turns(messages)
+        turns: list[dict[str, Any]] = [
+            {"role": role, "content": [{"type": "text", "text": text}]} for role, text in pairs
+        ]
         if not turns or turns[0]["role"] != "user":
             turns.insert(0, {"role": "user", "content": [{"type": "text", "text": "Begin."}]})
         request: dict[str, Any] = {

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ._support import Wrapper
 from .base import Completion, CompletionOptions, Message, Provider, Usage
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS responses (
@@ -77,31 +78,14 @@ class ResponseCache:
             return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
 
-class CachedProvider:
+class CachedProvider(Wrapper):
     """A provider that answers repeated requests from a `ResponseCache`."""
 
     def __init__(self, inner: Provider, cache: ResponseCache | str | Path) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
         self.hits = 0
         self.misses = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int | None:
-        return self.inner.context_window
-
-    @property
-    def base_url(self) -> str | None:
-        return getattr(self.inner, "base_url", None)
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr == "inner":
-            raise AttributeError(attr)
-        return getattr(self.inner, attr)
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         key = request_key(self.name, messages, options, self.base_url)
@@ -120,5 +104,3 @@ class CachedProvider:
             await asyncio.to_thread(self.cache.put, key, self.name, result)
         return result
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()

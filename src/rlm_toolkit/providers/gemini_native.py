@@ -11,7 +11,14 @@ import os
 from typing import Any
 
 from ..errors import AuthenticationError, ProviderError
-from ._support import LoopLocal, parse_retry_after, require, status_error, transport_error
+from ._support import (
+    LoopLocal,
+    chat_turns,
+    parse_retry_after,
+    require,
+    status_error,
+    transport_error,
+)
 from .base import Completion, CompletionOptions, Message, Usage
 from .pricing import Price, cost_of, is_loopback, lookup
 
@@ -77,16 +84,11 @@ class GeminiProvider:
 
     def build_request(self, messages: list[Message], options: CompletionOptions) -> dict[str, Any]:
         """The generateContent arguments: contents, and a config with the system prompt."""
-        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        contents: list[dict[str, Any]] = []
-        for m in messages:
-            if m["role"] == "system":
-                continue
-            role = "model" if m["role"] == "assistant" else "user"
-            if contents and contents[-1]["role"] == role:
-                contents[-1]["parts"][0]["text"] += "\n\n" + m["content"]
-            else:
-                contents.append({"role": role, "parts": [{"text": m["content"]}]})
+        system, pairs = chat_turns(messages)
+        contents: list[dict[str, Any]] = [
+            {"role": "model" if role == "assistant" else "user", "parts": [{"text": text}]}
+            for role, text in pairs
+        ]
         config: dict[str, Any] = {}
         if system:
             config["system_instruction"] = system

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, ProviderError
+from ._support import Wrapper
 from .base import Completion, CompletionOptions, Message, Provider
 from .pricing import is_loopback
 
@@ -143,11 +144,11 @@ class RateLimiter:
             await self._sleep(start - now)
 
 
-class ResilientProvider:
+class ResilientProvider(Wrapper):
     """Wraps a provider with the protections of a `ResiliencePolicy`."""
 
     def __init__(self, inner: Provider, policy: ResiliencePolicy | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.policy = policy or ResiliencePolicy()
         self.breaker = CircuitBreaker(self.policy.breaker_threshold, self.policy.breaker_cooldown_s)
         loopback = is_loopback(getattr(inner, "base_url", None))
@@ -160,24 +161,6 @@ class ResilientProvider:
         self.attempts = 0
         self.retries = 0
         self.delays: list[float] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int | None:
-        return self.inner.context_window
-
-    @property
-    def base_url(self) -> str | None:
-        return getattr(self.inner, "base_url", None)
-
-    def __getattr__(self, attr: str) -> Any:
-        """Everything else (model, provider, ...) is the wrapped provider's."""
-        if attr == "inner":
-            raise AttributeError(attr)
-        return getattr(self.inner, attr)
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -242,8 +225,6 @@ class ResilientProvider:
             raise ProviderError(f"{self.name} timed out after {timeout:g}s", retryable=True,
                                 status=408) from exc
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 class _Replay:
