@@ -63,13 +63,14 @@ class _Slot:
         self.last_used = 0.0
 
     def shared_prefix(self, tokens: Sequence[int]) -> int:
-        cached = self.llm.input_ids[: self.llm.n_tokens]
-        n = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
+        """How many leading tokens of `tokens` this slot's KV cache already holds."""
+        import numpy as np  # comes with llama-cpp-python; the core install has no numpy
+
+        n = min(int(self.llm.n_tokens), len(tokens))
+        if n == 0:
+            return 0
+        same = self.llm.input_ids[:n] == np.asarray(tokens[:n])
+        return n if bool(same.all()) else int(same.argmin())
 
 
 class LocalRuntime:
@@ -149,8 +150,7 @@ class LocalRuntime:
                     "piece of text, or create the provider with a larger n_ctx",
                     retryable=False,
                 )
-            slot = self._pick_slot(tokens)
-            cached = slot.shared_prefix(tokens)
+            slot, cached = self._pick_slot(tokens)
             slot.last_used = time.monotonic()
             limit = min(max_tokens or DEFAULT_MAX_TOKENS, room)
             pieces: list[str] = []
@@ -179,23 +179,22 @@ class LocalRuntime:
                               completion_tokens=generated, finish_reason=finish,
                               seconds=time.perf_counter() - started)
 
-    def _pick_slot(self, tokens: Sequence[int]) -> _Slot:
+    def _pick_slot(self, tokens: Sequence[int]) -> tuple[_Slot, int]:
         """A slot whose cache this prompt mostly continues; else a new one, else the LRU one.
+        Returns the slot and how many of the prompt's tokens it already holds.
 
         Reusing a slot whose cache the prompt does not continue would evict it (say the root
         conversation, when a sub-call comes in), so that takes a fresh slot while any is left.
         """
-        def keeps(slot: _Slot) -> bool:
-            return slot.shared_prefix(tokens) * 2 >= slot.llm.n_tokens
-
-        continuing = [s for s in self._slots if keeps(s)]
+        shared = [(slot, slot.shared_prefix(tokens)) for slot in self._slots]
+        continuing = [(slot, n) for slot, n in shared if n * 2 >= slot.llm.n_tokens]
         if continuing:
-            return max(continuing, key=lambda s: (s.shared_prefix(tokens), s.last_used))
+            return max(continuing, key=lambda sn: (sn[1], sn[0].last_used))
         if len(self._slots) < self.max_slots:
             slot = self._new_slot()
             self._slots.append(slot)
-            return slot
-        return min(self._slots, key=lambda s: s.last_used)
+            return slot, 0
+        return min(shared, key=lambda sn: sn[0].last_used)
 
     def close(self) -> None:
         """Free the contexts and the weights."""
