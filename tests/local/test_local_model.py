@@ -95,3 +95,12 @@ def test_the_readme_demo_answers(coder: object, capsys: pytest.CaptureFixture[st
                  "--query", "Who is Mr. Collins's patroness?", "--max-iterations", "10"])
     out = capsys.readouterr().out
     assert code == 0 and "Lady Catherine de Bourgh" in out
+
+
+def test_a_timed_out_call_stops_and_the_next_one_answers(tiny: object) -> None:
+    with pytest.raises(ProviderError, match="timed out"):
+        ask(tiny, [{"role": "user", "content": "Write a long story about a river."}],
+            max_tokens=2000, timeout_s=0.5)
+    done = ask(tiny, [{"role": "user", "content": "What is 5+5? Answer with a number."}],
+               max_tokens=8)
+    assert "10" in done.text  # type: ignore[attr-defined]

@@ -54,7 +54,7 @@ class Run:
         self.first_turn_guard_used = False
         small = self.cfg.small_model
         self.small = is_small_model(tree.root.name) if small is None else small
-        self.number_guard_used = False
+        self.small_guard_used = False
         self.final_code = ""
         self.seen_before_final = ""
         self._source_text: str | None = None
@@ -223,17 +223,17 @@ class Run:
         if not self.code_ran and not self.first_turn_guard_used:
             self.first_turn_guard_used = True
             return prompts.FIRST_TURN_GUARD
-        if not self.small or self.number_guard_used:
+        if not self.small or self.small_guard_used:
             return None
         if final.strip() == self.query.strip() or guards.copies_prompt(final, self._prompt_text()):
-            self.number_guard_used = True
+            self.small_guard_used = True
             return guards.COPIED_PROMPT
         # A final from code is judged on what was seen before that step (its output echoes it).
         seen = self.seen_before_final if self.final_code else self.seen
         guessed = guards.unsupported_numbers(final, self.final_code, [seen, self.query],
                                              self._source())
         if guessed:
-            self.number_guard_used = True
+            self.small_guard_used = True
             return guards.guessed_number_feedback(guessed)
         return None
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..local import models
-from ..local.runtime import DEFAULT_N_CTX, Cancelled, Generation, LocalRuntime
+from ..local.runtime import DEFAULT_N_CTX, Generation, LocalRuntime
 from ._support import timed_out
 from .base import Completion, CompletionOptions, Message, Usage
 
@@ -76,6 +76,8 @@ class LocalProvider:
             )
 
         future = loop.run_in_executor(self._executor, work)
+        # A call given up on still ends in the thread (raising Cancelled): collect that quietly.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
             if options.timeout_s is not None:
                 gen = await asyncio.wait_for(asyncio.shield(future), options.timeout_s)
@@ -87,8 +89,6 @@ class LocalProvider:
         except TimeoutError as exc:
             cancel.set()
             raise timed_out(self.name, exc) from None
-        except Cancelled:  # pragma: no cover - only after cancel.set()
-            raise asyncio.CancelledError() from None
         usage = Usage(input_tokens=gen.prompt_tokens, output_tokens=gen.completion_tokens,
                       cached_tokens=gen.cached_tokens)
         return Completion(text=gen.text, usage=usage, model=self.name,
