@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -191,6 +192,18 @@ def host_ipc() -> Iterator[HostIPC]:
             libc.shmctl(shm_id, ipc_rmid, None)
         if msg_id >= 0:
             libc.msgctl(msg_id, ipc_rmid, None)
+
+
+# --- the jail's private /tmp ---------------------------------------------------------------
+def tmp_mount_parents() -> set[str]:
+    """Names bubblewrap creates in the jail's own /tmp as parents of read-only mounts, when the
+    venv or the interpreter lives under the host's /tmp (a checkout in /tmp, say). They exist
+    only in the jail's tmpfs; nothing written there reaches the host."""
+    names = set()
+    for path in {Path(sys.prefix), Path(sys.base_prefix)}:
+        if path.is_relative_to("/tmp") and path != Path("/tmp"):
+            names.add(path.relative_to("/tmp").parts[0])
+    return names
 
 
 # --- processes ---------------------------------------------------------------------------

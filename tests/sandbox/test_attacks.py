@@ -28,6 +28,7 @@ from .conftest import (
     descendants,
     repl,
     run_script,
+    tmp_mount_parents,
     wait_gone,
 )
 
@@ -74,7 +75,15 @@ def test_attack_is_contained(attack: Attack, tier: str, canaries: Canaries,
         assert text not in everything, f"host data leaked: {text!r}"
     assert "FOUND RLM-CANARY" not in shown
     # 2. Every blocked action was blocked, every allowed one worked.
-    for label in attack.blocked:
+    blocked = set(attack.blocked)
+    in_jail_tmp = PROJECT_DIR.is_relative_to("/tmp") and \
+        PROJECT_DIR.relative_to("/tmp").parts[:1] in {(n,) for n in tmp_mount_parents()}
+    if tier == "bwrap" and in_jail_tmp:
+        # The project's path then exists in the jail only inside its private /tmp tmpfs (as the
+        # parent of the venv's read-only mount): writing there is contained, and the host-side
+        # check of forbidden_paths below still proves nothing reached the real project.
+        blocked.discard("project")
+    for label in sorted(blocked):
         assert re.search(rf"BLOCKED {re.escape(label)}\b", shown), f"{label} was not blocked:\n{shown[:3000]}"
     for label in attack.allowed:
         assert f"RESULT {label} " in shown, f"{label} should work inside the jail:\n{shown[:3000]}"
