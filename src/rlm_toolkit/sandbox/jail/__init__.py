@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ..launch import LaunchPlan
+from ..plan import LaunchPlan
 from .detect import TierStatus, all_tiers, choose_tier, platform_problem
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from functools import lru_cache
 
-from ..launch import WORKER_DIR, LaunchPlan, clean_env
+from ..plan import WORKER_DIR, LaunchPlan, clean_env
 from .policy import ETC_FILES, SYSTEM_DIRS, interpreter_paths, lockdown_policy
 
 JAIL_WORKER = "/opt/rlm/worker"  # the worker's code, read-only

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..launch import WORKER_DIR, LaunchPlan, clean_env, python_command
+from ..plan import WORKER_DIR, LaunchPlan, clean_env, python_command
 from ..worker.lockdown import landlock_abi
 from .policy import ETC_FILES, SYSTEM_DIRS, interpreter_paths, lockdown_policy
 
