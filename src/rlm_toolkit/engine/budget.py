@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import BudgetExceeded
+from ..errors import BudgetExceeded, Limit
 from ..providers.base import Usage
 
 
@@ -36,7 +36,7 @@ class Budget:
     reserved_cost: float = 0.0
     reserved_subcalls: int = 0
     max_call_cost: float = 0.0
-    exhausted: str | None = None  # the first limit hit: "max_tokens", "max_cost", "max_subcalls"
+    exhausted: Limit | None = None  #: the first limit hit, None while all hold
 
     def reserve(self, est_tokens: int, *, subcall: bool = False) -> Reservation:
         """Claim room for one call, or raise BudgetExceeded naming the limit."""
@@ -80,7 +80,7 @@ class Budget:
         if self.max_cost is not None and self.cost >= self.max_cost:
             self.exhausted = self.exhausted or "max_cost"
 
-    def _hit(self, limit: str, message: str) -> None:
+    def _hit(self, limit: Limit, message: str) -> None:
         self.exhausted = self.exhausted or limit
         raise BudgetExceeded(limit, message)
 
