@@ -61,8 +61,8 @@ class HierarchicalMemory:
         judge_contradictions: ask `llm` which older memories a new one makes outdated (in
             addition to the deterministic same-subject-and-relation rule).
         dense_weight: weight of the dense score in the fusion (text gets 1 - dense_weight).
-        half_life_days, decay_weight: older memories lose up to `decay_weight` of their score,
-            half of it after `half_life_days`.
+        half_life_days: the age at which an older memory has lost half of `decay_weight`.
+        decay_weight: the most of its score an older memory can lose with age.
         superseded_penalty: score factor of outdated (superseded) episodes.
         beam: nodes kept per level when routing top-down (0 turns routing off).
         dense_match_floor: a cosine similarity from which a hit's `match` (absolute relevance,
