@@ -109,9 +109,41 @@ def test_the_filter_decides_each_call_as_documented() -> None:
         (("ioctl", 3, 0x8901, host), "EPERM"), (("ioctl", 3, 0x8902, host), "EPERM"),
         (("shmat", 7, 0, 0), "EPERM"), (("msgget", 0, 0), "EPERM"), (("mq_open", 0), "EPERM"),
         (("setrlimit", 9, 0), "EPERM"), (("execve", 0), "EPERM"), (("ptrace", 16, host), "EPERM"),
+        # file metadata Landlock does not govern: denied whatever the path or descriptor
+        (("fchmodat", -100, 0, 0o600), "EPERM"), (("fchmod", 3, 0o600), "EPERM"),
+        (("fchmodat2", 3, 0, 0o4755, 0x1000), "EPERM"), (("fchownat", -100, 0, 0, 0), "EPERM"),
+        (("fchown", 3, 0, 0), "EPERM"), (("utimensat", 3, 0, 0, 0), "EPERM"),
+        (("file_setattr", 3, 0, 0, 0, 0), "EPERM"), (("inotify_init1", 0), "EPERM"),
+        (("inotify_add_watch", 3, 0, 0xFFF), "EPERM"), (("fanotify_mark", 3, 1), "EPERM"),
+        (("getxattr", 0, 0, 0, 0), "ENOTSUP"), (("fsetxattr", 3, 0, 0, 0), "ENOTSUP"),
+        (("listxattrat", -100, 0, 0, 0, 0), "ENOTSUP"),
+        (("ioctl", 3, 0x40086602, 0), "EPERM"),  # FS_IOC_SETFLAGS (chattr)
+        (("ioctl", 3, 0x40806685, 0), "EPERM"),  # FS_IOC_ENABLE_VERITY
+        (("ioctl", 3, 0x5412, 0), "EPERM"),  # TIOCSTI
+        (("fcntl", 3, 1024, 0), "EPERM"), (("fcntl", 3, 1026, 0), "EPERM"),  # lease, dnotify
+        (("fcntl", 3, 1031, 1 << 20), "EPERM"), (("fcntl", 3, 1032, 0), "allow"),  # pipe size
+        # memory outside RLIMIT_AS
+        (("memfd_create", 0, 0), "EPERM"), (("memfd_secret", 0), "EPERM"),
+        # outliving the host
+        (("prctl", 1, 0), "EPERM"), (("prctl", 36, 1), "EPERM"), (("prctl", 4, 1), "EPERM"),
+        (("prctl", 0x59616D61, -1), "EPERM"), (("prctl", 15, 0), "allow"),  # PR_SET_NAME
+        (("prctl", 2, 0), "allow"),  # PR_GET_PDEATHSIG
+        (("setsid",), "EPERM"), (("setpgid", 0, 0), "EPERM"), (("setresuid", 0, 0, 0), "EPERM"),
+        (("setreuid", -1, 0), "EPERM"), (("setfsuid", 0), "EPERM"), (("setgroups", 0, 0), "EPERM"),
+        # naming or reaching a socket
+        (("bind", 3, 0, 3), "EPERM"), (("connect", 3, 0, 3), "EPERM"), (("listen", 3, 1), "EPERM"),
+        (("accept4", 3, 0, 0, 0), "EPERM"),
     ]
     wrong = [(call, want, got) for call, want in expected if (got := run(*call)) != want]
     assert not wrong
     assert run(GETPID, arch=0x40000003) == "kill"  # i386 (int 0x80) calls
     if platform.machine() == "x86_64":
         assert run(lockdown.X32_SYSCALL_BIT | 57) == "EPERM"  # fork through the x32 ABI
+
+
+def test_landlock_shows_only_the_workers_own_proc_entries() -> None:
+    entries = set(lockdown.PROC_SELF_ENTRIES)
+    assert "status" in entries and "fd" in entries
+    # net/: the host's sockets where no network namespace is; task/: the same per thread;
+    # root, cwd, exe: links whose targets a rule would allow; mounts: the host's layout.
+    assert not entries & {"net", "task", "root", "cwd", "exe", "mountinfo", "mounts", "mem"}

@@ -76,6 +76,29 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "sched_setscheduler": (144, 119), "sched_setaffinity": (203, 122),
     "sched_setattr": (314, 274), "migrate_pages": (256, 238), "move_pages": (279, 239),
     "fcntl": (72, 25), "ioctl": (16, 29),
+    # File metadata Landlock does not govern (modes, owners, times, attributes, watches).
+    "chmod": (90, None), "fchmod": (91, 52), "fchmodat": (268, 53), "fchmodat2": (452, 452),
+    "chown": (92, None), "fchown": (93, 55), "lchown": (94, None), "fchownat": (260, 54),
+    "utime": (132, None), "utimes": (235, None), "utimensat": (280, 88),
+    "futimesat": (261, None), "file_getattr": (468, 468), "file_setattr": (469, 469),
+    "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7), "getxattr": (191, 8),
+    "lgetxattr": (192, 9), "fgetxattr": (193, 10), "listxattr": (194, 11),
+    "llistxattr": (195, 12), "flistxattr": (196, 13), "removexattr": (197, 14),
+    "lremovexattr": (198, 15), "fremovexattr": (199, 16), "setxattrat": (463, 463),
+    "getxattrat": (464, 464), "listxattrat": (465, 465), "removexattrat": (466, 466),
+    "inotify_init": (253, None), "inotify_init1": (294, 26), "inotify_add_watch": (254, 27),
+    "fanotify_mark": (301, 263),
+    # Memory the host would hold outside the worker's address space.
+    "memfd_create": (319, 279), "memfd_secret": (447, 447),
+    # Outliving the host, changing identity, naming sockets, mounts, global flushes.
+    "prctl": (157, 167), "setsid": (112, 157), "setpgid": (109, 154),
+    "setuid": (105, 146), "setgid": (106, 144), "setreuid": (113, 145),
+    "setregid": (114, 143), "setresuid": (117, 147), "setresgid": (119, 149),
+    "setfsuid": (122, 151), "setfsgid": (123, 152), "setgroups": (116, 159),
+    "bind": (49, 200), "connect": (42, 203), "listen": (50, 201), "accept": (43, 202),
+    "accept4": (288, 242), "statmount": (457, 457), "listmount": (458, 458),
+    "open_tree_attr": (467, 467), "quotactl_fd": (443, 443), "sync": (162, 81),
+    "syncfs": (306, 267),
 }
 # Denied outright with EPERM: no new programs, processes, namespaces, kernel objects or
 # peeking at other processes.
@@ -94,7 +117,30 @@ DENIED = (
     "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl", "semget",
     "semop", "semctl", "semtimedop", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
     "mq_notify", "mq_getsetattr",
+    # Landlock governs opening files, not their metadata: a mode, owner, time or watch on a
+    # host file it may read would change or reveal the host's file. Scratch needs none of it.
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "utimensat", "futimesat", "file_getattr", "file_setattr",
+    "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_mark",
+    # The context memfd comes from the host; a new one is memory outside RLIMIT_AS.
+    "memfd_create", "memfd_secret",
+    # A new session or group, or another identity (which clears the parent-death signal).
+    "setsid", "setpgid", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
+    "setfsuid", "setfsgid", "setgroups",
+    # Naming a socket (an abstract name the host wants), or reaching one by name.
+    "bind", "connect", "listen", "accept", "accept4",
+    "statmount", "listmount", "open_tree_attr", "quotactl_fd", "sync", "syncfs",
 )
+# Extended attributes answer "not supported", as on a file system without them, so copying
+# code (shutil.copy2) carries on; reading them could return a host file's secret.
+UNSUPPORTED = (
+    "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr", "listxattr",
+    "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat",
+    "getxattrat", "listxattrat", "removexattrat",
+)
+# prctl options that would let the worker outlive the host or be traced: the parent-death
+# signal, dumpable, keep-caps, securebits, mm fields, subreaper, Yama's ptracer.
+PRCTL_DENIED = (1, 4, 8, 28, 35, 36, 0x59616D61)
 # Allowed only when their first argument names this process (0 or its own pid).
 SELF_ONLY = ("sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr",
              "migrate_pages", "move_pages")
@@ -102,8 +148,14 @@ SELF_ONLY = ("sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched
 SELF_ONLY_WHO = {"setpriority": 0, "ioprio_set": 1}  # PRIO_PROCESS, IOPRIO_WHO_PROCESS
 # fcntl/ioctl commands that make the kernel signal a chosen process when I/O is ready
 # (F_SETOWN, F_SETSIG, F_SETOWN_EX; FIOSETOWN, SIOCSPGRP, TIOCSPGRP): a way to kill the host.
-FCNTL_DENIED = (8, 10, 15)
-IOCTL_DENIED = (0x8901, 0x8902, 0x5410)
+# Also: F_SETLEASE (stalls the host's open of a file the worker can read), F_NOTIFY (watches
+# a host folder), F_SETPIPE_SZ (pipe buffers are kernel memory outside RLIMIT_AS).
+FCNTL_DENIED = (8, 10, 15, 1024, 1026, 1031)
+# ... and file flags/attributes on a file opened read-only (FS_IOC_SETFLAGS and its 32-bit
+# form, FS_IOC_FSSETXATTR, FS_IOC_SETVERSION x2, FS_IOC_ENABLE_VERITY), terminal input
+# injection (TIOCSTI, TIOCLINUX).
+IOCTL_DENIED = (0x8901, 0x8902, 0x5410, 0x40086602, 0x40046602, 0x401C5820, 0x40087602,
+                0x40047602, 0x40806685, 0x5412, 0x541C)
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 X32_SYSCALL_BIT = 0x40000000
 CLONE_THREAD = 0x00010000
@@ -146,17 +198,102 @@ RLIMITS = {
     "nofile": resource.RLIMIT_NOFILE,
     "core": resource.RLIMIT_CORE,
 }
+# RLIMIT_NPROC: how many more threads the worker may start. The kernel counts the tasks of the
+# real uid (per user namespace), so the limit is set to that count plus this budget.
+THREAD_BUDGET = 128
 
 
 def set_rlimits(limits: dict[str, int | None]) -> None:
-    """Lower each limit (soft and hard) to the value given; None leaves it as it is."""
+    """Lower each limit (soft and hard) to the value given; None leaves it as it is.
+
+    "nproc" is the number of new threads allowed, not a raw limit: see `cap_threads`.
+    """
     for key, value in limits.items():
-        if value is None:
+        if value is None or key == "nproc":
             continue
         which = RLIMITS[key]
         _soft, hard = resource.getrlimit(which)
         new = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(which, (new, new))
+
+
+def tasks_of_uid(uid: int) -> int:
+    """How many tasks (threads) of real uid `uid` this process can see in /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue  # gone, or not ours to read
+        try:
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (KeyError, ValueError, IndexError):
+            continue
+    return total
+
+
+def cap_threads(budget: int) -> dict[str, Any]:
+    """Let this uid start at most `budget` more tasks (RLIMIT_NPROC); report whether the kernel
+    enforces it (it never does for uid 0 of the initial user namespace)."""
+    uid = os.getuid()
+    limit = tasks_of_uid(uid) + budget
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    enforced = _kernel_uid(uid) != 0
+    return {"nproc": limit, "enforced": enforced,
+            "why": "" if enforced else "uid 0 is exempt from RLIMIT_NPROC"}
+
+
+def _kernel_uid(uid: int) -> int:
+    """The uid outside every user namespace that `uid` of this process maps to."""
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as fh:
+            for line in fh:
+                inside, outside, count = (int(x) for x in line.split())
+                if inside <= uid < inside + count:
+                    return outside + uid - inside
+    except (OSError, ValueError):
+        pass
+    return uid
+
+
+# --- identity -----------------------------------------------------------------------------
+COUNT_UID_BASE = 0x7F000000  # per-worker real uids: COUNT_UID_BASE + pid, unused by accounts
+
+
+def count_as(uid: int) -> None:
+    """Make `uid` this process's real uid, keeping effective, saved and file-system uid 0.
+
+    Files are checked by the file-system uid, so what the worker may open does not change;
+    the kernel counts tasks against RLIMIT_NPROC by the real uid, and exempts uid 0 only.
+    The seccomp filter then denies every set*uid call, so the worker cannot switch back.
+    """
+    os.setresuid(uid, 0, 0)
+    if os.getresuid() != (uid, 0, 0):
+        raise LockdownError(f"could not take the real uid {uid} for the thread count")
+
+
+def _count_uid(policy: dict[str, Any]) -> int | None:
+    """A per-worker real uid when the worker runs as root outside any user namespace (the
+    Landlock tier as root), else None: there the kernel would not count its threads."""
+    if policy.get("seccomp", True) and os.getuid() == 0 and _uid_map_is_identity():
+        return COUNT_UID_BASE + os.getpid()
+    return None
+
+
+def _uid_map_is_identity() -> bool:
+    """True in the initial user namespace (every uid maps to itself)."""
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as fh:
+            return fh.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        return False
 
 
 # --- capabilities -------------------------------------------------------------------------
@@ -215,6 +352,11 @@ FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1, 2, 4, 8
 FS_TRUNCATE, FS_IOCTL_DEV = 1 << 14, 1 << 15
 FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
 NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
+# What "/proc/self" allows: the process's own state. Never net/ (the host's sockets and ports
+# where no network namespace is), task/ (its per-thread net/), mounts, or the links root/cwd.
+PROC_SELF_ENTRIES = ("fd", "fdinfo", "stat", "statm", "status", "maps", "smaps",
+                     "smaps_rollup", "cmdline", "comm", "environ", "limits", "auxv", "io",
+                     "cgroup", "oom_score")
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
 
 
@@ -258,7 +400,11 @@ def apply_landlock(ro: list[str], rw: list[str]) -> dict[str, Any]:
         read = FS_READ_FILE | FS_READ_DIR
         for paths, rights in ((ro, read), (rw, handled)):
             for path in paths:
-                _add_path_rule(ruleset, path, rights)
+                if path == "/proc/self":
+                    for entry in PROC_SELF_ENTRIES:
+                        _add_path_rule(ruleset, f"/proc/self/{entry}", rights, follow=False)
+                else:
+                    _add_path_rule(ruleset, path, rights)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         _syscall_raw(LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0),
                      what="landlock_restrict_self")
@@ -267,12 +413,15 @@ def apply_landlock(ro: list[str], rw: list[str]) -> dict[str, Any]:
     return {"abi": abi, "tcp": bool(net), "scoped": bool(scoped)}
 
 
-def _add_path_rule(ruleset: int, path: str, rights: int) -> None:
+def _add_path_rule(ruleset: int, path: str, rights: int, follow: bool = True) -> None:
+    flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return  # nothing there to allow
     try:
+        if not follow and stat.S_ISLNK(os.fstat(fd).st_mode):
+            return  # /proc/self/root, cwd, exe: links that would allow their targets
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             rights &= FILE_RIGHTS
         rule = _PathBeneath(rights, fd)
@@ -365,6 +514,11 @@ def build_filter(pid: int) -> list[Insn]:
 
     for name in DENIED:
         guarded(name, [_errno(errno.EPERM)])
+    for name in UNSUPPORTED:
+        guarded(name, [_errno(errno.EOPNOTSUPP)])
+    checks = [_jump(BPF_JEQ_K, opt, len(PRCTL_DENIED) - i, 0)
+              for i, opt in enumerate(PRCTL_DENIED)]
+    guarded("prctl", [_ld(_arg_lo(0)), *checks, _ret(RET_ALLOW), _errno(errno.EPERM)])
     # clone3 passes flags in memory BPF cannot read: ENOSYS makes glibc fall back to clone.
     guarded("clone3", [_errno(errno.ENOSYS)])
     # clone: threads only (CLONE_THREAD set), never new namespaces.
@@ -448,14 +602,21 @@ def apply(policy: dict[str, Any]) -> dict[str, Any]:
     """Apply the host's policy; raises LockdownError unless every requested part is in force."""
     report: dict[str, Any] = {}
     try:
-        set_rlimits(policy.get("rlimits") or {})
+        rlimits = policy.get("rlimits") or {}
+        set_rlimits(rlimits)
+        landlock = policy.get("landlock")
+        counted = _count_uid(policy)
+        if counted is not None:
+            count_as(counted)
+            report["real_uid"] = counted
         if policy.get("die_with_parent"):  # the host dies, so does the worker, even mid-step
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if policy.get("drop_privileges", True):
             _prctl(PR_SET_NO_NEW_PRIVS, 1)
             _prctl(PR_SET_DUMPABLE, 0)
             drop_capabilities()
-        landlock = policy.get("landlock")
+        if policy.get("seccomp", True):  # before Landlock hides /proc from the count
+            report["threads"] = cap_threads(int(rlimits.get("nproc") or THREAD_BUDGET))
         if landlock:
             report["landlock"] = apply_landlock(list(landlock.get("ro", [])),
                                                 list(landlock.get("rw", [])))
