@@ -11,10 +11,12 @@ from rlm_toolkit.errors import ConfigError, ProviderError
 from rlm_toolkit.providers import resolve
 from rlm_toolkit.providers.base import CompletionOptions
 from rlm_toolkit.providers.resilience import (
+    CircuitBreaker,
     CircuitOpen,
     FallbackProvider,
     ResiliencePolicy,
     ResilientProvider,
+    for_purpose,
 )
 from rlm_toolkit.testing import ScriptedLLM
 
@@ -35,7 +37,8 @@ def complete(provider, options: CompletionOptions | None = None):
 def test_retries_transient_errors_with_capped_full_jitter() -> None:
     slept: list[float] = []
     flaky = ScriptedLLM([ProviderError("503", retryable=True, status=503)] * 3 + ["ok"])
-    wrapped = ResilientProvider(flaky, policy(slept, base_delay_s=1.0, max_delay_s=3.0))
+    wrapped = ResilientProvider(flaky, policy(slept, base_delay_s=1.0, max_delay_s=3.0,
+                                              max_retries=4))
     assert complete(wrapped).text == "ok"
     assert flaky.calls == 4 and wrapped.retries == 3
     assert len(slept) == 3
@@ -199,7 +202,7 @@ def test_fallback_tries_each_in_order() -> None:
     second = ScriptedLLM(["from second"], name="b/two")
     chain = FallbackProvider([first, second])
     out = complete(chain)
-    assert out.text == "from second" and chain.used == ["b/two"]
+    assert out.text == "from second" and list(chain.used) == ["b/two"]
 
 
 def test_fallback_reports_every_cause_when_all_fail() -> None:
@@ -236,3 +239,160 @@ def test_streamed_tokens_are_not_repeated_on_retry() -> None:
     wrapped = ResilientProvider(CutOnce(["Hello, world"]), policy([]))
     assert complete(wrapped, CompletionOptions(on_token=got.append)).text == "Hello, world"
     assert "".join(got) == "Hello, world"
+
+
+# --- a breaker never stays shut -------------------------------------------------------------
+
+
+def test_a_cancelled_half_open_trial_lets_the_next_call_try() -> None:
+    now = [0.0]
+    gate: list[asyncio.Event] = []
+
+    class Hangs(ScriptedLLM):
+        async def complete(self, messages, options):
+            if gate:
+                await gate[0].wait()  # the trial hangs until it is cancelled
+            return await super().complete(messages, options)
+
+    wrapped = ResilientProvider(Hangs([ProviderError("x", retryable=True)] * 2 + ["back"]),
+                                policy([], max_retries=0, breaker_threshold=2,
+                                       breaker_cooldown_s=10))
+    wrapped.breaker._clock = lambda: now[0]
+    for _ in range(2):
+        with pytest.raises(ProviderError):
+            complete(wrapped)
+    now[0] = 11.0
+
+    async def cancelled_trial() -> None:
+        gate.append(asyncio.Event())
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):  # a run's timeout cancels the trial
+                await wrapped.complete(MSG, CompletionOptions())
+        gate.clear()
+
+    asyncio.run(cancelled_trial())
+    assert complete(wrapped).text == "back"
+    assert wrapped.breaker.state == "closed"
+
+
+def test_a_trial_that_raises_a_foreign_exception_lets_the_next_call_try() -> None:
+    now = [0.0]
+    wrapped = opened_breaker([RuntimeError("a bug in a custom provider"), "back"], now)
+    now[0] = 11.0
+    with pytest.raises(RuntimeError, match="custom provider"):
+        complete(wrapped)
+    assert complete(wrapped).text == "back"
+
+
+def test_calls_during_a_trial_are_told_a_trial_is_in_flight() -> None:
+    breaker = CircuitBreaker(1, 10, clock=lambda: 20.0)
+    breaker.opened_at, breaker.failures = 5.0, 1
+    assert breaker.check("p/m") is True
+    with pytest.raises(CircuitOpen, match="trial call is in flight"):
+        breaker.check("p/m")
+    breaker.release()
+    assert breaker.check("p/m") is True
+
+
+# --- nothing per run accumulates ------------------------------------------------------------
+
+
+def test_per_loop_state_does_not_grow_over_many_loops() -> None:
+    wrapped = ResilientProvider(ScriptedLLM(lambda m: ProviderError("x", retryable=True)),
+                                policy([], max_retries=1))
+    for _ in range(50):
+        with pytest.raises(ProviderError):
+            complete(wrapped)  # a new event loop each time, never closed through aclose
+    assert wrapped.loops_held <= 1
+    assert len(wrapped.delays) <= 100
+
+
+# --- defaults that do not hang ---------------------------------------------------------------
+
+
+def test_default_policy_bounds_every_call() -> None:
+    default = ResiliencePolicy()
+    assert default.total_timeout_s is not None and default.timeout_s is not None
+    assert default.first_token_timeout_s is not None
+    assert default.max_retries + 1 <= 3
+    with pytest.raises(ConfigError, match="total_timeout_s"):
+        ResiliencePolicy(total_timeout_s=0)
+
+
+def test_total_timeout_ends_a_call_across_attempts() -> None:
+    class Never(ScriptedLLM):
+        async def complete(self, messages, options):
+            await asyncio.Event().wait()
+
+    wrapped = ResilientProvider(Never(["x"]), ResiliencePolicy(
+        timeout_s=None, total_timeout_s=0.05, max_retries=3))
+    with pytest.raises(ProviderError, match=r"no answer within total_timeout_s=0\.05s") as info:
+        complete(wrapped)
+    assert info.value.retryable and info.value.status == 408
+    assert wrapped.breaker.failures == 1
+
+
+def test_a_stream_with_no_first_token_times_out_as_such() -> None:
+    class Silent(ScriptedLLM):
+        async def complete(self, messages, options):
+            await asyncio.Event().wait()
+
+    wrapped = ResilientProvider(Silent(["x"]), ResiliencePolicy(
+        first_token_timeout_s=0.05, timeout_s=60, max_retries=0))
+    with pytest.raises(ProviderError, match=r"no first token within 0\.05s"):
+        complete(wrapped, CompletionOptions(on_token=lambda t: None))
+
+
+def test_a_stream_that_started_is_held_to_the_attempt_timeout_only() -> None:
+    class Slow(ScriptedLLM):
+        async def complete(self, messages, options):
+            options.on_token("first ")
+            await asyncio.sleep(0.1)  # longer than the first-token limit, shorter than 60 s
+            options.on_token("second")
+            return await super().complete(messages, CompletionOptions())
+
+    wrapped = ResilientProvider(Slow(["first second"]), ResiliencePolicy(
+        first_token_timeout_s=0.02, timeout_s=60, max_retries=0))
+    got: list[str] = []
+    assert complete(wrapped, CompletionOptions(on_token=got.append)).text == "first second"
+    assert "".join(got) == "first second"
+
+
+def test_a_providers_own_timeout_error_is_named_without_a_limit() -> None:
+    own = ScriptedLLM([TimeoutError("socket read"), "ok"])
+    wrapped = ResilientProvider(own, policy([], timeout_s=None, total_timeout_s=None,
+                                            max_retries=0))
+    with pytest.raises(ProviderError, match="timed out: socket read"):
+        complete(wrapped)
+
+
+# --- a failing sub model does not open the root's breaker ------------------------------------
+
+
+def test_purposes_have_their_own_breakers_over_one_provider() -> None:
+    def reply(messages):
+        if "sub" in messages[-1]["content"]:
+            return ProviderError("sub prompt makes it fail", retryable=True, status=503)
+        return "root ok"
+
+    root = ResilientProvider(ScriptedLLM(reply), policy([], max_retries=0, breaker_threshold=2,
+                                                        breaker_cooldown_s=1000))
+    sub = for_purpose(root, "sub")
+    assert isinstance(sub, ResilientProvider) and sub.purpose == "sub"
+    sub_msg = [{"role": "user", "content": "sub"}]
+    for _ in range(3):
+        with pytest.raises(ProviderError):
+            asyncio.run(sub.complete(sub_msg, CompletionOptions()))
+    assert sub.breaker.state == "open"
+    assert root.breaker.state == "closed"
+    assert complete(root).text == "root ok"
+
+
+def test_for_purpose_reaches_through_fallbacks_and_leaves_plain_providers() -> None:
+    plain = ScriptedLLM(["x"])
+    assert for_purpose(plain, "sub") is plain
+    a = ResilientProvider(ScriptedLLM(["a"], name="a/x"))
+    chain = FallbackProvider([a, plain])
+    split = for_purpose(chain, "sub")
+    assert isinstance(split, FallbackProvider)
+    assert split.providers[0].breaker is not a.breaker and split.providers[1] is plain

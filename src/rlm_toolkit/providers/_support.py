@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 from ..errors import AuthenticationError, MissingDependency, ProviderError, ProviderUnreachable
+from .base import Provider
 
 T = TypeVar("T")
 
@@ -26,7 +27,11 @@ def require(module: str, package: str, extra: str, what: str) -> ModuleType:
 
 
 class LoopLocal(Generic[T]):
-    """One object per running event loop (an SDK's HTTP pool cannot cross loops)."""
+    """One object per running event loop (an SDK's HTTP pool cannot cross loops).
+
+    Nothing accumulates across loops: a closed loop's object is dropped when the next loop
+    asks for one, and `pop_current` drops the running loop's (at the end of a run).
+    """
 
     def __init__(self, factory: Callable[[], T]) -> None:
         self._factory = factory
@@ -41,6 +46,9 @@ class LoopLocal(Generic[T]):
             entry = (loop, self._factory())
             self._items[id(loop)] = entry
         return entry[1]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def pop_current(self) -> T | None:
         """Forget (and return) this loop's object, for closing it."""
@@ -114,17 +122,16 @@ class Wrapper:
     """Base of a provider that wraps another (`inner`): the name, window, base_url and any
     other attribute are the inner provider's, and closing closes it."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self, inner: Provider) -> None:
+        self.inner: Provider = inner
 
     @property
     def name(self) -> str:
-        return str(self.inner.name)
+        return self.inner.name
 
     @property
     def context_window(self) -> int | None:
-        window: int | None = self.inner.context_window
-        return window
+        return self.inner.context_window
 
     @property
     def base_url(self) -> str | None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError, ProviderError
-from ._support import Wrapper
+from ._support import LoopLocal, Wrapper
 from .base import Completion, CompletionOptions, Message, Provider
 from .pricing import is_loopback
 
@@ -27,19 +28,34 @@ Sleep = Callable[[float], Awaitable[None]]
 class ResiliencePolicy:
     """How a provider is protected. Defaults suit remote APIs; tests shrink the delays.
 
-    - `timeout_s`: wall-clock limit of one attempt (None: the SDK's own timeout only).
-    - `max_retries`: further attempts after a retryable failure (429, 5xx, 408, resets,
-      timeouts, malformed replies); waits `base_delay_s * 2**n` with full jitter, capped at
-      `max_delay_s`, and at least the server's Retry-After (up to `max_retry_after_s`).
+    The defaults never hang on a server that accepts a request and never answers: a call
+    gives up after at most `total_timeout_s` = 300 s (5 minutes), in at most 3 attempts.
+
+    - `timeout_s` (120 s): wall-clock limit of one attempt (None: no per-attempt limit).
+    - `first_token_timeout_s` (60 s): for a streamed call, the wait for its first token; once
+      text flows, `timeout_s` applies. A non-streamed call shows no progress until it ends,
+      so only `timeout_s` and `total_timeout_s` bound it.
+    - `total_timeout_s` (300 s): the whole call, every attempt and the waits between them
+      included (None: no overall limit).
+    - `max_retries` (2): further attempts after a retryable failure (429, 5xx, 408, resets,
+      timeouts, malformed or cut replies); waits `base_delay_s * 2**n` with full jitter,
+      capped at `max_delay_s`, and at least the server's Retry-After (up to
+      `max_retry_after_s`).
     - `breaker_threshold` consecutive failed calls (retries exhausted on a transient fault)
       open the circuit for `breaker_cooldown_s`: calls then fail at once; after the
-      cooldown one trial call is let through (half-open).
+      cooldown one trial call is let through (half-open). Each purpose (root, sub) of one
+      provider has its own breaker: see `for_purpose`.
     - `max_concurrency`: calls in flight at once through this provider.
     - `rate_limit_rpm`: requests a minute, off by default and never applied to loopback.
+
+    The providers themselves add a connect timeout of 10 s (`connect_timeout_s`), so a host
+    that does not accept connections fails at once rather than after `timeout_s`.
     """
 
-    timeout_s: float | None = 600.0
-    max_retries: int = 4
+    timeout_s: float | None = 120.0
+    first_token_timeout_s: float | None = 60.0
+    total_timeout_s: float | None = 300.0
+    max_retries: int = 2
     base_delay_s: float = 0.5
     max_delay_s: float = 30.0
     max_retry_after_s: float = 120.0
@@ -58,9 +74,16 @@ class ResiliencePolicy:
             )
         if self.rate_limit_rpm is not None and self.rate_limit_rpm <= 0:
             raise ConfigError("ResiliencePolicy.rate_limit_rpm must be positive or None")
+        for name in ("timeout_s", "first_token_timeout_s", "total_timeout_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"ResiliencePolicy.{name} must be a positive number of "
+                                  f"seconds or None (no limit); got {value!r}")
 
     @classmethod
-    def from_value(cls, value: ResiliencePolicy | dict[str, Any] | bool | None) -> ResiliencePolicy | None:
+    def from_value(
+        cls, value: ResiliencePolicy | dict[str, Any] | bool | None
+    ) -> ResiliencePolicy | None:
         """A policy from `resolve`'s `resilience=` argument; None means 'do not wrap'."""
         if value is False:
             return None
@@ -81,7 +104,12 @@ class CircuitOpen(ProviderError):
 
 
 class CircuitBreaker:
-    """Closed -> open after N consecutive failures -> half-open after the cooldown."""
+    """Closed -> open after N consecutive failures -> half-open after the cooldown.
+
+    In the half-open state one trial call goes through; `check` returns True to the caller
+    that holds it, and that caller must end it with `success`, `failure` or `release` (a
+    trial that ended without a verdict, e.g. cancelled), or the circuit would stay shut.
+    """
 
     def __init__(self, threshold: int, cooldown_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -98,14 +126,20 @@ class CircuitBreaker:
             return "closed"
         return "half-open" if self._clock() - self.opened_at >= self.cooldown_s else "open"
 
-    def check(self, name: str) -> None:
-        """Raise CircuitOpen unless a call may go through now."""
+    def check(self, name: str) -> bool:
+        """Raise CircuitOpen unless a call may go through now; True when it is the trial."""
         state = self.state
         if state == "closed":
-            return
-        if state == "half-open" and not self._trial:
-            self._trial = True
-            return
+            return False
+        if state == "half-open":
+            if not self._trial:
+                self._trial = True
+                return True
+            raise CircuitOpen(
+                f"{name}: circuit half-open after {self.failures} consecutive failures; a "
+                "trial call is in flight, retry when it has ended",
+                retryable=False,
+            )
         assert self.opened_at is not None
         wait = max(0.0, self.cooldown_s - (self._clock() - self.opened_at))
         raise CircuitOpen(
@@ -124,6 +158,10 @@ class CircuitBreaker:
         self._trial = False
         if self.failures >= self.threshold:
             self.opened_at = self._clock()
+
+    def release(self) -> None:
+        """End a trial call that gave no verdict: the next call may try again."""
+        self._trial = False
 
 
 class RateLimiter:
@@ -144,31 +182,58 @@ class RateLimiter:
             await self._sleep(start - now)
 
 
-class ResilientProvider(Wrapper):
-    """Wraps a provider with the protections of a `ResiliencePolicy`."""
+@dataclass
+class _Shared:
+    """What every purpose of one provider shares: the concurrency bound and the rate limit."""
 
-    def __init__(self, inner: Provider, policy: ResiliencePolicy | None = None) -> None:
+    semaphores: LoopLocal[asyncio.Semaphore]
+    rate_limiter: RateLimiter | None
+
+
+#: How many recent backoff delays `ResilientProvider.delays` keeps.
+KEEP_DELAYS = 100
+#: How many recent answers `FallbackProvider.used` keeps.
+KEEP_USED = 100
+
+
+class ResilientProvider(Wrapper):
+    """Wraps a provider with the protections of a `ResiliencePolicy`.
+
+    `purpose` names what the calls are for ("root", "sub"); `for_purpose` gives a sibling
+    with its own circuit breaker over the same provider, concurrency bound and rate limit, so
+    a sub model failing persistently does not shut the root's calls out.
+    """
+
+    def __init__(self, inner: Provider, policy: ResiliencePolicy | None = None, *,
+                 purpose: str = "default", _shared: _Shared | None = None) -> None:
         super().__init__(inner)
         self.policy = policy or ResiliencePolicy()
+        self.purpose = purpose
         self.breaker = CircuitBreaker(self.policy.breaker_threshold, self.policy.breaker_cooldown_s)
-        loopback = is_loopback(getattr(inner, "base_url", None))
-        self.rate_limiter = (
-            RateLimiter(self.policy.rate_limit_rpm, self.policy.sleep)
-            if self.policy.rate_limit_rpm and not loopback else None
-        )
+        if _shared is None:
+            loopback = is_loopback(getattr(inner, "base_url", None))
+            rpm = self.policy.rate_limit_rpm
+            max_concurrency = self.policy.max_concurrency
+            _shared = _Shared(
+                LoopLocal(lambda: asyncio.Semaphore(max_concurrency)),
+                RateLimiter(rpm, self.policy.sleep) if rpm and not loopback else None,
+            )
+        self._shared = _shared
+        self.rate_limiter = _shared.rate_limiter
         self._random = random.Random(self.policy.seed)
-        self._semaphores: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
         self.attempts = 0
         self.retries = 0
-        self.delays: list[float] = []
+        self.delays: deque[float] = deque(maxlen=KEEP_DELAYS)
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        entry = self._semaphores.get(id(loop))
-        if entry is None or entry[0] is not loop:
-            entry = (loop, asyncio.Semaphore(self.policy.max_concurrency))
-            self._semaphores[id(loop)] = entry
-        return entry[1]
+    def for_purpose(self, purpose: str) -> ResilientProvider:
+        """A sibling for `purpose`: its own breaker and counters, the same provider and limits."""
+        return ResilientProvider(self.inner, self.policy, purpose=purpose, _shared=self._shared)
+
+    @property
+    def loops_held(self) -> int:
+        """Event loops this provider keeps per-loop state for (live ones only, at most one
+        closed loop until the next call)."""
+        return len(self._shared.semaphores)
 
     def backoff(self, retry: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number `retry` (0-based): full jitter, Retry-After floor."""
@@ -179,22 +244,64 @@ class ResilientProvider(Wrapper):
         return delay
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
+        trial = self.breaker.check(self.name)
+        verdict = False
+        try:
+            result, failed = await self._calls(messages, options)
+            verdict = True
+        finally:
+            if trial and not verdict:
+                self.breaker.release()  # cancelled, or a fault outside ProviderError
+        if failed is not None:
+            raise failed
+        assert result is not None
+        return result
+
+    async def _calls(
+        self, messages: list[Message], options: CompletionOptions
+    ) -> tuple[Completion | None, ProviderError | None]:
+        """Attempts until one succeeds or the policy gives up; records the breaker's verdict."""
+        total = self.policy.total_timeout_s
+        attempts = [0]
+        overall = asyncio.timeout(total)
+        try:
+            async with overall:
+                result, last = await self._retries(messages, options, attempts)
+        except TimeoutError as exc:
+            if not overall.expired():
+                raise
+            last = ProviderError(
+                f"{self.name} gave no answer within total_timeout_s={total:g}s "
+                f"({attempts[0]} attempt(s)); check that the server is responding, or raise "
+                "ResiliencePolicy(total_timeout_s=...)", retryable=True, status=408)
+            last.__cause__ = exc
+            result = None
+        if result is not None:
+            self.breaker.success()
+            return result, None
+        assert last is not None
+        if last.retryable:
+            self.breaker.failure()  # the provider, not the request, is at fault
+        else:
+            self.breaker.success()  # it answered (400, 401, ...): it is up, the request is wrong
+        return None, last
+
+    async def _retries(
+        self, messages: list[Message], options: CompletionOptions, attempts: list[int]
+    ) -> tuple[Completion | None, ProviderError | None]:
         policy = self.policy
         replay = _Replay(options)
-        self.breaker.check(self.name)
         last: ProviderError | None = None
         for attempt in range(policy.max_retries + 1):
-            async with self._semaphore():
+            async with self._shared.semaphores.get():
                 if self.rate_limiter is not None:
                     await self.rate_limiter.acquire()
                 self.attempts += 1
+                attempts[0] += 1
                 try:
-                    result = await self._attempt(messages, replay.options())
+                    return await self._attempt(messages, replay.options()), None
                 except ProviderError as exc:
                     last = exc
-                else:
-                    self.breaker.success()
-                    return result
             assert last is not None
             if not last.retryable or attempt == policy.max_retries:
                 break
@@ -205,26 +312,67 @@ class ResilientProvider(Wrapper):
             self.delays.append(delay)
             await policy.sleep(delay)
         assert last is not None
-        if last.retryable:
-            self.breaker.failure()  # the provider, not the request, is at fault
-        else:
-            self.breaker.success()  # it answered (400, 401, ...): it is up, the request is wrong
-        if attempt > 0 and last.retryable:
-            last.args = (f"{last.args[0]} (gave up after {attempt + 1} attempts)",)
-        raise last
+        if attempts[0] > 1 and last.retryable:
+            last.args = (f"{last.args[0]} (gave up after {attempts[0]} attempts)",)
+        return None, last
 
     async def _attempt(self, messages: list[Message], options: CompletionOptions) -> Completion:
         timeout = self.policy.timeout_s
         if options.timeout_s is not None:
             timeout = options.timeout_s if timeout is None else min(timeout, options.timeout_s)
+        first = self.policy.first_token_timeout_s if options.on_token is not None else None
+        if first is not None and timeout is not None and first >= timeout:
+            first = None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        seen = False
+        deadline = asyncio.timeout(None)
         try:
-            if timeout is None:
-                return await self.inner.complete(messages, options)
-            return await asyncio.wait_for(self.inner.complete(messages, options), timeout)
-        except TimeoutError as exc:
-            raise ProviderError(f"{self.name} timed out after {timeout:g}s", retryable=True,
-                                status=408) from exc
+            async with deadline:
+                limit = first if first is not None else timeout
+                deadline.reschedule(None if limit is None else started + limit)
+                if first is not None:
+                    user = options.on_token
+                    assert user is not None
 
+                    def on_token(piece: str) -> None:
+                        nonlocal seen
+                        if not seen:
+                            seen = True
+                            deadline.reschedule(None if timeout is None else started + timeout)
+                        user(piece)
+
+                    options = replace(options, on_token=on_token)
+                return await self.inner.complete(messages, options)
+        except TimeoutError as exc:
+            if not deadline.expired():  # the provider's own timeout
+                message = f"{self.name} timed out: {exc or type(exc).__name__}"
+            elif first is not None and not seen:
+                message = (f"{self.name} sent no first token within {first:g}s; raise "
+                           "ResiliencePolicy(first_token_timeout_s=...) for a slow model")
+            else:
+                message = (f"{self.name} timed out after {timeout:g}s; raise "
+                           "ResiliencePolicy(timeout_s=...) for a slow model")
+            raise ProviderError(message, retryable=True, status=408) from exc
+
+    async def aclose(self) -> None:
+        """Drop this event loop's state, and close the wrapped provider's clients."""
+        self._shared.semaphores.pop_current()
+        await self.inner.aclose()
+
+
+def for_purpose(provider: Provider, purpose: str) -> Provider:
+    """`provider` for another purpose: wherever it holds a circuit breaker, a sibling with a
+    breaker of its own, so a failing purpose (sub-calls) cannot open the other's (root)."""
+    from .cache import CachedProvider
+
+    if isinstance(provider, ResilientProvider):
+        return provider.for_purpose(purpose)
+    if isinstance(provider, FallbackProvider):
+        return FallbackProvider([for_purpose(p, purpose) for p in provider.providers])
+    if isinstance(provider, CachedProvider):
+        return CachedProvider(for_purpose(provider.inner, purpose), provider.cache)
+    return provider
 
 
 class _Replay:
@@ -253,25 +401,22 @@ class _Replay:
             self.sent = seen
             user(new)
 
-        return CompletionOptions(
-            temperature=self.base.temperature, max_tokens=self.base.max_tokens,
-            stop=self.base.stop, timeout_s=self.base.timeout_s, on_token=forward,
-            extra=self.base.extra,
-        )
+        return replace(self.base, on_token=forward)
 
 
 class FallbackProvider:
     """Tries each provider in order; the first success wins.
 
     A provider that fails (after its own retries) hands over to the next; when all fail, the
-    error names each provider's cause. `used` lists which provider answered each call.
+    error names each provider's cause. `used` lists which provider answered each of the
+    last `KEEP_USED` calls.
     """
 
     def __init__(self, providers: list[Provider]) -> None:
         if not providers:
             raise ConfigError("a fallback chain needs at least one provider")
         self.providers = providers
-        self.used: list[str] = []
+        self.used: deque[str] = deque(maxlen=KEEP_USED)
 
     @property
     def name(self) -> str:
