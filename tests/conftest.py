@@ -1,22 +1,16 @@
-"""Shared fixtures. Every test drives the public API; nothing here fakes the engine."""
+"""Shared fixtures. Every test drives the public API; nothing here fakes the engine.
+
+The shared helpers live in `tests/helpers.py`; they are re-exported here for older imports.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from rlm_toolkit import RLM, RLMConfig
 from rlm_toolkit.testing import ScriptedLLM
+from tests.helpers import make_rlm, repl
 
-
-def make_rlm(root: object, sub: object = None, **config: object) -> RLM:
-    """An RLM on scripted models with the default (jailed) sandbox and a short step timeout."""
-    config.setdefault("step_timeout_s", 20)
-    return RLM(root, sub, RLMConfig(**config))  # type: ignore[arg-type]
-
-
-def repl(code: str) -> str:
-    """A model reply holding one ```repl block."""
-    return f"Let me check.\n```repl\n{code}\n```"
+__all__ = ["make_rlm", "repl"]
 
 
 @pytest.fixture

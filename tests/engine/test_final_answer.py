@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rlm_toolkit.testing import ScriptedLLM
-from tests.conftest import make_rlm, repl
+from tests.helpers import make_rlm, repl
 
 DOC = "alpha\n" * 50 + "The capital of Zorbia is Quellport.\n" + "omega\n" * 50
 

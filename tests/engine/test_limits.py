@@ -9,7 +9,7 @@ import pytest
 from rlm_toolkit import RLMConfig
 from rlm_toolkit.errors import ConfigError, ProviderError
 from rlm_toolkit.testing import ScriptedLLM
-from tests.conftest import make_rlm, repl
+from tests.helpers import make_rlm, repl
 
 DOC = "data " * 5000
 

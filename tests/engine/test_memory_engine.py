@@ -8,7 +8,7 @@ from rlm_toolkit import RLM
 from rlm_toolkit.errors import ConfigError
 from rlm_toolkit.memory import HierarchicalMemory
 from rlm_toolkit.testing import ScriptedLLM
-from tests.conftest import repl
+from tests.helpers import repl
 
 
 def test_memory_reaches_root_prompt_and_repl_and_remember_writes_back() -> None:

@@ -6,7 +6,7 @@ import json
 
 from rlm_toolkit.testing import ScriptedLLM
 from rlm_toolkit.trace import load_jsonl
-from tests.conftest import make_rlm, repl
+from tests.helpers import make_rlm, repl
 
 SECRET_MIDDLE = "UNIQUE-MIDDLE-MARKER-7731"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rlm_toolkit.testing import ScriptedLLM
-from tests.conftest import make_rlm, repl
+from tests.helpers import make_rlm, repl
 
 DOC = "\n".join(f"line {i}: value {i * 7}" for i in range(2000))
 

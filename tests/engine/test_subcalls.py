@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rlm_toolkit.errors import ProviderError
 from rlm_toolkit.testing import ScriptedLLM
-from tests.conftest import make_rlm, repl
+from tests.helpers import make_rlm, repl
 
 DOC = "\n".join(f"chunk {i} " + "text " * 100 for i in range(40))
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..errors import ConfigError
 
 SANDBOX_MODES = ("auto", "bwrap", "landlock", "unsafe-local")
+#: The worker's Python interpreter does not start in less address space than this.
+MIN_MEMORY_LIMIT_MB = 128
+
+_WHOLE_AT_LEAST_1 = ("max_iterations", "max_subcalls", "max_output_chars", "concurrency",
+                     "max_calls_per_step", "keep_recent_turns", "scratch_limit_mb",
+                     "scratch_max_files")
 
 
 @dataclass(frozen=True)
@@ -42,25 +49,34 @@ class RLMConfig:
     root_max_tokens: int | None = None
 
     def __post_init__(self) -> None:
-        positive = ("max_iterations", "max_subcalls", "max_output_chars", "concurrency",
-                    "max_calls_per_step", "keep_recent_turns", "scratch_limit_mb",
-                    "scratch_max_files")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"RLMConfig.{name} must be a whole number >= 1, got {value!r}")
-        if not isinstance(self.max_depth, int) or self.max_depth < 0:
-            raise ConfigError(f"RLMConfig.max_depth must be >= 0, got {self.max_depth!r}")
-        for name in ("max_tokens", "max_cost", "timeout_s", "memory_limit_mb",
-                     "sub_max_tokens", "root_max_tokens"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-                raise ConfigError(f"RLMConfig.{name} must be a positive number or None, got {value!r}")
-        if self.step_timeout_s <= 0:
-            raise ConfigError("RLMConfig.step_timeout_s must be a positive number of seconds")
-        if self.temperature is not None and not 0 <= self.temperature <= 2:
-            raise ConfigError(f"RLMConfig.temperature must be in [0, 2], got {self.temperature}")
-        if self.sandbox not in SANDBOX_MODES:
+        for name in _WHOLE_AT_LEAST_1:
+            _whole(name, getattr(self, name), minimum=1)
+        _whole("max_depth", self.max_depth, minimum=0)
+        for name in ("max_tokens", "sub_max_tokens", "root_max_tokens"):
+            _whole(name, getattr(self, name), minimum=1, optional=True)
+        _whole("memory_limit_mb", self.memory_limit_mb, minimum=MIN_MEMORY_LIMIT_MB,
+               optional=True)
+        for name in ("max_cost", "timeout_s"):
+            _positive(name, getattr(self, name), optional=True)
+        _positive("step_timeout_s", self.step_timeout_s)
+        if self.temperature is not None:
+            _number("temperature", self.temperature)
+            if not 0 <= self.temperature <= 2:
+                raise ConfigError(
+                    f"RLMConfig.temperature must be between 0 and 2, got {self.temperature!r}"
+                )
+        if self.system_prompt is not None and (
+                not isinstance(self.system_prompt, str) or not self.system_prompt.strip()):
+            raise ConfigError(
+                f"RLMConfig.system_prompt must be a non-empty str or None (None uses the "
+                f"built-in prompt), got {self.system_prompt!r}"
+            )
+        if self.small_model is not None and not isinstance(self.small_model, bool):
+            raise ConfigError(
+                f"RLMConfig.small_model must be True, False or None (None decides from the "
+                f"model's name), got {self.small_model!r}"
+            )
+        if not isinstance(self.sandbox, str) or self.sandbox not in SANDBOX_MODES:
             raise ConfigError(
                 f"RLMConfig.sandbox must be one of {', '.join(SANDBOX_MODES)}; got {self.sandbox!r}"
             )
@@ -72,3 +88,30 @@ class RLMConfig:
         if unknown:
             raise ConfigError(f"unknown RLMConfig field(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
+
+
+def _whole(name: str, value: object, *, minimum: int, optional: bool = False) -> None:
+    """A whole number (not a bool) >= minimum, or None when `optional`."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        none = " or None" if optional else ""
+        raise ConfigError(
+            f"RLMConfig.{name} must be a whole number >= {minimum}{none}, got {value!r}"
+        )
+
+
+def _number(name: str, value: object) -> float:
+    """A finite int or float (not a bool, not a string, not NaN or infinity)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"RLMConfig.{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _positive(name: str, value: object, *, optional: bool = False) -> None:
+    """A finite number > 0, or None when `optional`."""
+    if value is None and optional:
+        return
+    if _number(name, value) <= 0:
+        none = " or None for no limit" if optional else ""
+        raise ConfigError(f"RLMConfig.{name} must be a number > 0{none}, got {value!r}")

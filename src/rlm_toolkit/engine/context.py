@@ -1,17 +1,47 @@
-"""Load the user's context and describe it: the root model sees this description, never the data."""
+"""Load the user's context, encode it once, and describe it from what was encoded.
+
+The root model sees the description, never the data. The encoding (the sandbox's one encoder)
+is what the REPL worker receives, what the description and the answer checks read, so all
+three agree on what the context is.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import hashlib
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..providers.base import estimate_tokens
+from ..sandbox.blob import EncodedContext, encode_context
+from ..sandbox.worker.channel import decode_value
 
 PREVIEW_CHARS = 240
 DEFAULT_CHUNK_CHARS = 20_000
+SHOWN_KEYS = 20
+
+
+def check_context_file(path: Path, *, flag: str = "context file", stdin_hint: bool = False) -> None:
+    """Refuse a path that is not a readable regular file, saying what it is and the fix."""
+    name = str(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{flag} {name!r} not found: give an existing file"
+                          + (", or - for stdin" if stdin_hint else "")) from None
+    except OSError as exc:
+        raise ConfigError(f"{flag} {name!r} cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{flag} {name!r} is a folder, not a file: give one file (join the "
+                          "files first, e.g. cat folder/* > all.txt)")
+    if not stat.S_ISREG(mode):
+        what = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "not a regular file"
+        fix = f"pipe it on stdin instead: --context - < {name}" if stdin_hint else \
+            "read it yourself and pass the text or bytes"
+        raise ConfigError(f"{flag} {name!r} is {what}: {fix}")
 
 
 def load_context(value: Any) -> Any:
@@ -20,9 +50,12 @@ def load_context(value: Any) -> Any:
     A `pathlib.Path` is read: as text when it is UTF-8, else as bytes.
     """
     if isinstance(value, Path):
-        if not value.is_file():
-            raise ConfigError(f"context file {str(value)!r} does not exist or is not a file")
-        raw = value.read_bytes()
+        check_context_file(value)
+        try:
+            raw = value.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"context file {str(value)!r} cannot be read: "
+                              f"{exc.strerror or exc}") from None
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -48,6 +81,7 @@ class ContextInfo:
     structure: str
 
     def render(self) -> str:
+        """The description for the root prompt; data from the context is quoted and fenced."""
         chunks = max(1, -(-self.chars // DEFAULT_CHUNK_CHARS))
         lines = [
             f"- type: {self.kind}",
@@ -55,33 +89,73 @@ class ContextInfo:
         ]
         if self.structure:
             lines.append(f"- structure: {self.structure}")
-        lines.append(f"- preview of the start: {self.preview!r}")
+        lines.append(f"- preview of the start: {quote_data(self.preview)}")
         if chunks > 1:
             lines.append(
                 f"- too big to read at once: e.g. split_document(context, {DEFAULT_CHUNK_CHARS}) "
-                f"gives {chunks} chunks, or grep(pattern) finds lines"
+                f"gives about {chunks} chunks, or grep(pattern) finds lines"
             )
         return "\n".join(lines)
 
 
-def describe_context(value: Any) -> ContextInfo:
+def quote_data(text: str) -> str:
+    """`text` as untrusted data: escaped onto one line (repr) and fenced in <data> tags.
+
+    The tag's id is derived from the text, so the data cannot contain its own closing tag.
+    """
+    tag = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f'<data id="{tag}">{text!r}</data id="{tag}">'
+
+
+@dataclass(frozen=True)
+class PreparedContext:
+    """The context encoded once (what the worker receives) and its description."""
+
+    value: Any
+    encoded: EncodedContext
+    info: ContextInfo
+
+    def text(self) -> str:
+        """The encoded context as text (for checking an answer's numbers against it)."""
+        if isinstance(self.value, str):
+            return self.value
+        return self.encoded.data.decode("utf-8", "replace")
+
+
+def prepare_context(value: Any) -> PreparedContext:
+    """Encode `value` with the worker's encoder and describe it from the encoding.
+
+    An already encoded context (a child run's, sent by the worker) is used as it is.
+    """
+    if isinstance(value, EncodedContext):
+        encoded, value = value, decode_value(value.kind, value.data)
+    else:
+        value = load_context(value)
+        encoded = encode_context(value)
+    return PreparedContext(value, encoded, describe(value, encoded))
+
+
+async def prepare_context_async(value: Any) -> PreparedContext:
+    """`prepare_context` off the event loop: encoding 100 MB takes a while."""
+    return await asyncio.to_thread(prepare_context, value)
+
+
+def describe(value: Any, encoded: EncodedContext) -> ContextInfo:
     """Type, size, estimated tokens, a short preview and the shape of `value`."""
+    head = encoded.data[:PREVIEW_CHARS * 4].decode("utf-8", "ignore")[:PREVIEW_CHARS]
+    kind = type(value).__name__
+    if encoded.kind == "bytes":
+        size = len(encoded.data)
+        return ContextInfo("bytes", size, (size + 3) // 4, head, "raw bytes")
+    text = value if isinstance(value, str) else encoded.data.decode("utf-8", "replace")
     if isinstance(value, str):
-        text = value
         lines = value.count("\n") + 1 if value else 0
         structure = f"{lines:,} lines"
-    elif isinstance(value, bytes):
-        text = value[:PREVIEW_CHARS * 4].decode("utf-8", "replace")
-        structure = "raw bytes"
-        return ContextInfo("bytes", len(value), len(value) // 4, text[:PREVIEW_CHARS], structure)
     elif isinstance(value, list):
-        text = json.dumps(value, ensure_ascii=False, default=str)
         kinds = sorted({type(x).__name__ for x in value[:1000]})
         structure = f"list of {len(value):,} items ({', '.join(kinds) or 'empty'})"
     else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        keys = list(value)[:20]
-        more = f" and {len(value) - 20} more" if len(value) > 20 else ""
-        structure = f"dict with {len(value):,} keys: {', '.join(map(str, keys))}{more}"
-    kind = type(value).__name__
-    return ContextInfo(kind, len(text), estimate_tokens(text), text[:PREVIEW_CHARS], structure)
+        keys = [str(k) for k in list(value)[:SHOWN_KEYS]]
+        more = f" and {len(value) - SHOWN_KEYS} more" if len(value) > SHOWN_KEYS else ""
+        structure = f"dict with {len(value):,} keys: {quote_data(', '.join(keys))}{more}"
+    return ContextInfo(kind, len(text), estimate_tokens(text), head, structure)

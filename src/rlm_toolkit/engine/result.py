@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import Limit
 from ..providers.base import Usage
 from ..trace import Trace
 
-Status = Literal[
-    "success", "max_iterations", "max_subcalls", "max_tokens", "max_cost", "timeout", "error"
-]
+Status = Literal["success", "max_iterations", "timeout", "error", Limit]
+"""How a run ended: an answer, a limit of the run, or a budget `Limit` of the tree."""
 
 
 @dataclass

@@ -14,11 +14,11 @@ from typing import Any
 from ..errors import ConfigError
 from ..providers import resolve
 from ..providers.base import Provider
-from ..providers.resilience import for_purpose
 from .config import RLMConfig
-from .context import load_context
+from .context import prepare_context_async
 from .events import EventHandler
 from .loop import Run
+from .ports import Memory
 from .result import RLMResult
 from .tree import RunTree
 
@@ -40,7 +40,7 @@ class RLM:
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        memory: Any = None,
+        memory: Memory | None = None,
         remember: bool = False,
         **provider_options: Any,
     ) -> None:
@@ -49,8 +49,7 @@ class RLM:
         self.config = config or RLMConfig()
         opts = {"base_url": base_url, "api_key": api_key, **provider_options}
         self.root: Provider = resolve(root, **opts)
-        # The sub-calls get breakers of their own: a failing sub model must not shut the root out.
-        self.sub: Provider = for_purpose(self.root, "sub") if sub is None else resolve(sub, **opts)
+        self.sub: Provider = self.root if sub is None else resolve(sub, **opts)
         self.memory = memory
         self.remember = remember
         if remember and memory is None:
@@ -99,8 +98,10 @@ class RLM:
         """Run over `context` to answer `query`. Never raises for a limit: see `result.status`."""
         if not isinstance(query, str) or not query.strip():
             raise ConfigError("query must be a non-empty string: what should the model find?")
+        if config is not None and not isinstance(config, RLMConfig):
+            raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
         cfg = config or self.config
-        data = load_context(context)
+        prepared = await prepare_context_async(context)  # ConfigError here, before any call
         tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory)
         tree.trace.metadata.update(
             root_model=self.root.name, sub_model=self.sub.name, max_depth=cfg.max_depth,
@@ -108,10 +109,11 @@ class RLM:
             backend_kwargs={"model_name": self.root.name}, other_backends=[self.sub.name],
             environment_kwargs={"sandbox": cfg.sandbox},
         )
-        result = await Run(tree, data, query).execute()
+        result = await Run(tree, prepared, query).execute()
         if self.remember and self.memory is not None and result.answer:
-            self.memory.add_episode(
-                f"Q: {query}\nA: {result.answer}", metadata={"source": "rlm", "status": result.status}
+            await asyncio.to_thread(
+                self.memory.add_episode, f"Q: {query}\nA: {result.answer}",
+                {"source": "rlm", "status": result.status},
             )
         return result
 

@@ -14,7 +14,8 @@ from ..providers.base import Completion, CompletionOptions, Message, Provider
 from ..trace import Trace
 from .budget import Budget
 from .config import RLMConfig
-from .events import Event, EventHandler
+from .events import Event, EventHandler, EventKind
+from .ports import Memory
 
 
 @dataclass
@@ -30,21 +31,26 @@ class RunTree:
     deadline: float | None = None
     llm_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
     inflight: dict[str, asyncio.Future[Completion]] = field(default_factory=dict)
-    memory: Any = None
+    memory: Memory | None = None
 
     @classmethod
-    def create(cls, config: RLMConfig, root: Provider, sub: Provider, **kw: Any) -> RunTree:
+    def create(cls, config: RLMConfig, root: Provider, sub: Provider, *,
+               on_event: EventHandler | None = None, memory: Memory | None = None) -> RunTree:
+        """A fresh tree: an empty budget and trace, the deadline counted from now."""
         budget = Budget(config.max_tokens, config.max_cost, config.max_subcalls)
         deadline = time.monotonic() + config.timeout_s if config.timeout_s else None
-        tree = cls(config, root, sub, budget, Trace(), deadline=deadline, **kw)
+        tree = cls(config, root, sub, budget, Trace(), on_event=on_event, deadline=deadline,
+                   memory=memory)
         tree.llm_slots = asyncio.Semaphore(config.concurrency)
         return tree
 
-    def emit(self, kind: Any, depth: int, iteration: int = 0, **data: Any) -> None:
+    def emit(self, kind: EventKind, depth: int, iteration: int = 0, **data: Any) -> None:
+        """Send an event to the run's handler, if it has one."""
         if self.on_event is not None:
             self.on_event(Event(kind, depth, iteration, data))
 
     def time_left(self) -> float | None:
+        """Seconds to the tree's deadline (None: no deadline)."""
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     async def sub_complete(self, messages: list[Message], options: CompletionOptions) -> Completion:

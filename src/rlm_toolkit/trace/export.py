@@ -11,9 +11,18 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from typing import Any
+from typing import Any, Protocol
 
-from .spans import Span, Trace
+from .spans import Span
+
+
+class TraceLike(Protocol):
+    """What the exporter reads of a trace (see `tree.Trace`)."""
+
+    metadata: dict[str, Any]
+    root: Span | None
+
+    def iterations(self) -> list[Span]: ...
 
 
 def _iso(ts: float | None) -> str | None:
@@ -64,7 +73,7 @@ def iteration_line(n: int, span: Span) -> dict[str, Any]:
     }
 
 
-def save_jsonl(trace: Trace, path: str | os.PathLike[str]) -> None:
+def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
     """Write `trace` to `path` atomically."""
     meta = {"type": "metadata", "timestamp": _iso(trace.root.start if trace.root else None)}
     meta.update(trace.metadata)

@@ -1,0 +1,191 @@
+"""Serving the worker's requests for one run: `llm`/`llm_batch`, `rlm_query`/`rlm_batch`, memory.
+
+Each request is counted against the tree's budget before it is made, and traced under the code
+step that asked for it. A failed sub-call becomes an error item; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..errors import BudgetExceeded, ProviderError
+from ..providers.base import CompletionOptions, Usage, estimate_tokens
+from ..sandbox.blob import EncodedContext
+from ..trace import Span
+from . import prompts
+from .budget import Reservation
+from .result import RLMResult
+from .tree import RunTree
+
+TRACE_TEXT_LIMIT = 4_000
+DEFAULT_REPLY_TOKENS = 1_024
+MEMORY_TEXT_LIMIT = 10_000
+
+#: Runs a child RLM: (its context, its query, the span it hangs under) -> its result.
+ChildRunner = Callable[[Any, str, Span], Awaitable[RLMResult]]
+
+
+class RequestServer:
+    """Answers one run's worker requests. `begin_step` resets the per-step call count."""
+
+    def __init__(self, tree: RunTree, depth: int, usage: Usage, run_child: ChildRunner) -> None:
+        self.tree = tree
+        self.depth = depth
+        self.usage = usage  # the run's own usage; sub-calls add to it
+        self.run_child = run_child
+        self.step_span: Span | None = None
+        self.iteration = 0
+        self.step_calls = 0
+
+    def begin_step(self, span: Span, iteration: int) -> None:
+        """Requests that follow belong to the code step `span` of `iteration`."""
+        self.step_span, self.iteration, self.step_calls = span, iteration, 0
+
+    async def __call__(self, method: str, args: dict[str, Any]) -> Any:
+        """Serve one request from the worker."""
+        if method == "llm":
+            return await self.llm_calls(_texts(args.get("prompts")), args.get("options") or {})
+        if method == "rlm":
+            return await self.child_runs(_texts(args.get("prompts")), args.get("contexts"))
+        memory = self.tree.memory
+        if method == "memory.search" and memory is not None:
+            k = max(1, min(_int(args.get("k")) or 5, 50))
+            found = await asyncio.to_thread(memory.retrieve, str(args.get("query", "")), k=k)
+            return str(found)
+        if method == "memory.add" and memory is not None:
+            text = str(args.get("text", ""))[:MEMORY_TEXT_LIMIT]
+            added = await asyncio.to_thread(memory.add_episode, text, {"source": "repl"})
+            return str(added)
+        raise ValueError(f"unknown request {method!r}")
+
+    def _claim(self, n: int) -> None:
+        limit = self.tree.config.max_calls_per_step
+        if self.step_calls + n > limit:
+            raise RuntimeError(
+                f"this step asked for {self.step_calls + n} LLM calls; at most {limit} are "
+                "allowed per step. Use fewer, larger chunks."
+            )
+        self.step_calls += n
+
+    def _reserve(self, tokens: list[int]) -> list[Reservation]:
+        """One sub-call reservation per entry, all or none."""
+        budget = self.tree.budget
+        reservations: list[Reservation] = []
+        try:
+            for n in tokens:
+                reservations.append(budget.reserve(n, subcall=True))
+        except BudgetExceeded:
+            for r in reservations:
+                budget.settle(r, None, None)
+            raise
+        return reservations
+
+    async def llm_calls(self, texts: list[str], options: dict[str, Any]) -> list[Any]:
+        """Plain sub-calls, in parallel; each result is the text or {"error": why}."""
+        self._claim(len(texts))
+        cfg = self.tree.config
+        max_tokens = _int(options.get("max_tokens")) or cfg.sub_max_tokens
+        reply_tokens = max_tokens or DEFAULT_REPLY_TOKENS
+        reservations = self._reserve([estimate_tokens(p) + reply_tokens for p in texts])
+        opts = CompletionOptions(
+            temperature=_float(options.get("temperature"), cfg.temperature), max_tokens=max_tokens
+        )
+        return list(await asyncio.gather(*(
+            self._one_llm(p, r, opts) for p, r in zip(texts, reservations, strict=True)
+        )))
+
+    async def _one_llm(self, prompt: str, reservation: Reservation,
+                       opts: CompletionOptions) -> Any:
+        tree, budget, sub = self.tree, self.tree.budget, self.tree.sub
+        span = tree.trace.start("llm", "sub call", self.step_span, model=sub.name,
+                                prompt=prompts.clip(prompt, TRACE_TEXT_LIMIT),
+                                prompt_chars=len(prompt))
+        window = sub.context_window
+        tokens = estimate_tokens(prompt)
+        if window and tokens > int(window * 0.9):
+            budget.settle(reservation, None, None)
+            message = (
+                f"the prompt is about {tokens:,} tokens, larger than {sub.name}'s window of "
+                f"{window:,}: split it (split_document) and ask about each part with llm_batch"
+            )
+            span.finish(error=message)
+            return {"error": message}
+        try:
+            completion = await tree.sub_complete([{"role": "user", "content": prompt}], opts)
+        except ProviderError as exc:
+            budget.settle(reservation, None, None)
+            span.finish(error=str(exc))
+            tree.emit("subcall", self.depth, self.iteration, ok=False, error=str(exc))
+            return {"error": str(exc)}
+        budget.settle(reservation, completion.usage, completion.cost)
+        self.usage.add(completion.usage)
+        span.finish(response=prompts.clip(completion.text, TRACE_TEXT_LIMIT),
+                    usage=completion.usage.to_dict(), cost=completion.cost)
+        tree.emit("subcall", self.depth, self.iteration, ok=True,
+                  tokens=completion.usage.total_tokens)
+        return completion.text
+
+    async def child_runs(self, texts: list[str], contexts: Any) -> list[Any]:
+        """Child runs at depth + 1 (plain sub-calls past max_depth), at most `concurrency` at once."""
+        if contexts is not None and (not isinstance(contexts, list) or len(contexts) != len(texts)):
+            raise ValueError("rlm_batch: give one context per prompt, or none")
+        ctxs: list[Any] = contexts or [None] * len(texts)
+        if self.depth + 1 > self.tree.config.max_depth:
+            flat = [p if c is None else f"{p}\n\n---\n{_as_text(c)}"
+                    for p, c in zip(texts, ctxs, strict=True)]
+            return await self.llm_calls(flat, {})
+        self._claim(len(texts))
+        reservations = self._reserve([0] * len(texts))
+        slots = asyncio.Semaphore(self.tree.config.concurrency)
+
+        async def child(prompt: str, ctx: Any, reservation: Reservation) -> Any:
+            async with slots:
+                return await self._child(prompt, ctx, reservation)
+
+        jobs = zip(texts, ctxs, reservations, strict=True)
+        return list(await asyncio.gather(*(child(p, c, r) for p, c, r in jobs)))
+
+    async def _child(self, prompt: str, ctx: Any, reservation: Reservation) -> Any:
+        tree, budget = self.tree, self.tree.budget
+        span = tree.trace.start("child_run", "child run", self.step_span, query=prompt)
+        tree.emit("child_start", self.depth + 1, query=prompt)
+        try:
+            result = await self.run_child(prompt if ctx is None else ctx, prompt, span)
+        except Exception as exc:
+            budget.settle(reservation, None, None)
+            span.finish(error=str(exc))
+            return {"error": f"child run failed: {exc}"}
+        budget.settle(reservation, Usage(), 0.0)
+        span.finish(status=result.status, answer=prompts.clip(result.answer, TRACE_TEXT_LIMIT))
+        tree.emit("child_end", self.depth + 1, status=result.status)
+        if result.answer:
+            return result.answer
+        return {"error": f"child run ended with status {result.status}: {result.error}"}
+
+
+def _texts(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise ValueError("expected a list of prompts")
+    return [v if isinstance(v, str) else str(v) for v in value]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, EncodedContext):
+        return value.data.decode("utf-8", "replace")
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _int(value: Any) -> int | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return int(value) if ok and math.isfinite(value) and value > 0 else None
+
+
+def _float(value: Any, default: float | None) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(value) else default

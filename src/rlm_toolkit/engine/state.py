@@ -1,0 +1,51 @@
+"""What a run remembers between its steps, in one place.
+
+The loop reads and updates this state; each step's outcome is a separate value (`step.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..providers.base import Usage
+
+SEEN_LIMIT = 200_000
+
+
+@dataclass
+class RunState:
+    """The mutable state of one run (one depth), with its once-only guards.
+
+    Fields:
+        code_ran: some code of this run has been executed in the REPL.
+        codes_run: every code block run so far, normalised (`guards.code_key`), to recognise
+            a block the model repeats.
+        first_turn_guard_used: a final answer given before any code was refused once already.
+        small_guard_used: the small-model guard (copied prompt, guessed number) fired once.
+        seen: the tail (SEEN_LIMIT characters) of every output the model has been shown.
+        partial: the best answer so far (`answer["content"]`, a refused final), returned
+            when the run stops early.
+        iterations: root iterations started so far.
+        root_calls: root-model calls made by this run.
+        usage: tokens used by this run's own calls (root and sub-calls, not its children).
+    """
+
+    code_ran: bool = False
+    codes_run: set[str] = field(default_factory=set)
+    first_turn_guard_used: bool = False
+    small_guard_used: bool = False
+    seen: str = ""
+    partial: str = ""
+    iterations: int = 0
+    root_calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+    def saw(self, output: str) -> None:
+        """Record output the model is shown."""
+        self.seen = (self.seen + output)[-SEEN_LIMIT:]
+
+    def is_repeat(self, key: str) -> bool:
+        """Record a code block about to run; True when the same block had run before."""
+        repeated = key in self.codes_run
+        self.codes_run.add(key)
+        return repeated

@@ -1,0 +1,48 @@
+"""The trace of one run: its span tree (children runs included) and the run's metadata."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any
+
+from .export import save_jsonl
+from .spans import Span, SpanKind
+
+
+class Trace:
+    """The span tree of one run (children runs included) plus run metadata."""
+
+    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._ids = itertools.count(1)
+        self.root: Span | None = None
+
+    def start(self, kind: SpanKind, name: str, parent: Span | None = None, **attrs: Any) -> Span:
+        span = Span(kind, name, next(self._ids), parent.span_id if parent else None, attrs=attrs)
+        if parent is None:
+            if self.root is None:
+                self.root = span
+        else:
+            parent.children.append(span)
+        return span
+
+    def spans(self, kind: SpanKind | None = None) -> list[Span]:
+        """Every span, or those of one kind, in tree order."""
+        if self.root is None:
+            return []
+        return [s for s in self.root.walk() if kind is None or s.kind == kind]
+
+    def iterations(self) -> list[Span]:
+        """The top-level run's iteration spans."""
+        return [c for c in self.root.children if c.kind == "iteration"] if self.root else []
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metadata": self.metadata, "root": self.root.to_dict() if self.root else None}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write JSONL readable by the reference RLM log viewers (see `export`)."""
+        save_jsonl(self, path)
+
+    def __repr__(self) -> str:
+        return f"Trace(spans={len(self.spans())}, iterations={len(self.iterations())})"
