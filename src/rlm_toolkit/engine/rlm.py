@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..providers import resolve
 from ..providers.base import Provider
+from ..providers.resilience import for_purpose
 from .config import RLMConfig
 from .context import prepare_context_async
 from .events import EventHandler
@@ -49,7 +50,8 @@ class RLM:
         self.config = config or RLMConfig()
         opts = {"base_url": base_url, "api_key": api_key, **provider_options}
         self.root: Provider = resolve(root, **opts)
-        self.sub: Provider = self.root if sub is None else resolve(sub, **opts)
+        # The sub-calls get breakers of their own: a failing sub model must not shut the root out.
+        self.sub: Provider = for_purpose(self.root, "sub") if sub is None else resolve(sub, **opts)
         self.memory = memory
         self.remember = remember
         if remember and memory is None:
