@@ -535,3 +535,154 @@ attempt('raw_frame', lambda: (ch.send({'op': 'call', 'id': 999, 'method': 'llm',
         "        print('BLOCKED cap', type(e).__name__)\n        break\nprint('MADE', n)",
     ], config={"max_subcalls": 4, "max_calls_per_step": 100}, status="max_subcalls"),
 ]
+
+# --- lockdown: what Landlock and the namespaces leave to seccomp and rlimits ----------------
+# File metadata (modes, owners, times, attributes, watches), memory held outside RLIMIT_AS,
+# thread counts, outliving the host, the host's sockets. test_lockdown_host.py re-runs these
+# and checks the host's side (file stat and xattrs, memfds and SysV segments, thread counts).
+LOCKDOWN_PRELUDE = r'''
+import ctypes, platform
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_X86 = platform.machine() == 'x86_64'
+def raw(name, *args):
+    numbers = {'fchmodat2': (452, 452), 'utimensat': (280, 88), 'fchownat': (260, 54),
+               'memfd_create': (319, 279), 'inotify_init1': (294, 26), 'shmget': (29, 194),
+               'prctl': (157, 167), 'setsid': (112, 157), 'setpgid': (109, 154),
+               'setresuid': (117, 147), 'setxattrat': (463, 463), 'file_setattr': (469, 469)}
+    rc = _libc.syscall(ctypes.c_long(numbers[name][0 if _X86 else 1]),
+                       *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+    return ok(rc, name)
+def ok(rc, what='call'):
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f'{what}: {os.strerror(err)}')
+    return rc
+'''
+
+ATTACKS.extend([
+    Attack("host_file_metadata", LOCKDOWN_PRELUDE + """
+p = '$secret_file'
+attempt('chmod_suid', lambda: os.chmod(p, 0o4777))
+attempt('chmod_dir', lambda: os.chmod('$secret_dir', 0o777))
+attempt('chown', lambda: os.chown(p, os.getuid(), -1))
+attempt('chgrp', lambda: os.chown(p, -1, os.getgid()))
+attempt('lchown', lambda: os.lchown(p, -1, os.getgid()))
+attempt('utime', lambda: os.utime(p, (1, 1)))
+attempt('utime_now', lambda: os.utime(p))
+fd = attempt('o_path', lambda: os.open(p, os.O_PATH))  # Landlock does not check O_PATH opens
+fd = -1 if fd is None else fd  # (no such path in the bwrap jail)
+attempt('chmod_fd_link', lambda: os.chmod(f'/proc/self/fd/{fd}', 0o4777))
+attempt('fchmodat2_empty_path', lambda: raw('fchmodat2', fd, b'', 0o4777, 0x1000))
+attempt('fchownat_empty_path', lambda: raw('fchownat', fd, b'', -1, os.getgid(), 0x1000))
+attempt('utimensat_fd', lambda: raw('utimensat', fd, None, None, 0))
+attempt('setxattr', lambda: os.setxattr(p, 'user.rlm', b'evil'))
+attempt('getxattr', lambda: os.getxattr(p, 'user.secret'))
+attempt('listxattr', lambda: os.listxattr(p) or 1/0)
+attempt('removexattr', lambda: os.removexattr(p, 'user.secret'))
+attempt('setxattrat', lambda: raw('setxattrat', fd, b'', 0x1000, b'user.rlm', None, 0))
+attempt('file_setattr', lambda: raw('file_setattr', fd, b'', None, 0, 0x1000))
+""", blocked=("chmod_suid", "chmod_dir", "chown", "chgrp", "lchown", "utime", "utime_now",
+              "chmod_fd_link", "fchmodat2_empty_path", "fchownat_empty_path", "utimensat_fd",
+              "setxattr", "getxattr", "listxattr", "removexattr", "setxattrat",
+              "file_setattr")),
+    Attack("host_file_watches_and_flags", LOCKDOWN_PRELUDE + """
+import fcntl, struct
+attempt('inotify', lambda: ok(_libc.inotify_init()))
+attempt('inotify1', lambda: raw('inotify_init1', 0))
+attempt('fanotify', lambda: ok(_libc.fanotify_init(0, 0)))
+usr = os.open('/usr', os.O_RDONLY | os.O_DIRECTORY)
+attempt('dnotify', lambda: fcntl.fcntl(usr, 1026, 0x80000004))  # F_NOTIFY, DN_CREATE|MULTISHOT
+cache = os.open('/etc/ld.so.cache', os.O_RDONLY)
+attempt('lease', lambda: fcntl.fcntl(cache, 1024, 0))  # F_SETLEASE, F_RDLCK
+def same_flags():  # chattr through a read-only descriptor, writing back the current flags
+    buf = bytearray(8)
+    fcntl.ioctl(cache, 0x80086601, buf)  # FS_IOC_GETFLAGS
+    return fcntl.ioctl(cache, 0x40086602, bytes(buf))  # FS_IOC_SETFLAGS
+attempt('chattr', same_flags)
+""", blocked=("inotify", "inotify1", "fanotify", "dnotify", "lease", "chattr")),
+    Attack("memory_outside_the_address_space_limit", LOCKDOWN_PRELUDE + """
+import fcntl, mmap
+held = []
+def fill_fd(fd, mib):
+    chunk = b'x' * (1 << 20)
+    for _ in range(mib):
+        os.write(fd, chunk)
+    return fd
+def memfds(make):  # several, each under RLIMIT_FSIZE, so no write fails half-way
+    for _ in range(3):
+        held.append(fill_fd(make(), 200))
+attempt('memfd', lambda: memfds(lambda: os.memfd_create('hog')))
+attempt('memfd_raw', lambda: memfds(lambda: raw('memfd_create', b'hog', 0)))
+attempt('dev_shm', lambda: held.append(fill_fd(os.open('/dev/shm/rlm-hog', os.O_CREAT | os.O_RDWR, 0o600), 512)))
+attempt('shmget', lambda: raw('shmget', 0, 512 << 20, 0o1600))
+def shared_anonymous():
+    m = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+    held.append(m)
+    for i in range(0, len(m), 1 << 20):
+        m[i] = 1
+attempt('map_shared_1g', shared_anonymous)
+r, w = os.pipe()
+held += [r, w]
+attempt('pipe_1m', lambda: fcntl.fcntl(w, 1031, 1 << 20))  # F_SETPIPE_SZ
+""", blocked=("memfd", "memfd_raw", "dev_shm", "shmget", "map_shared_1g", "pipe_1m"),
+        config={"memory_limit_mb": 256}),
+    Attack("outlive_the_host", LOCKDOWN_PRELUDE + """
+import threading, time
+attempt('clear_pdeathsig', lambda: raw('prctl', 1, 0, 0, 0, 0))
+attempt('subreaper', lambda: raw('prctl', 36, 1, 0, 0, 0))
+attempt('dumpable', lambda: raw('prctl', 4, 1, 0, 0, 0))
+attempt('ptracer_any', lambda: raw('prctl', 0x59616D61, -1, 0, 0, 0))
+attempt('setsid', lambda: raw('setsid'))
+attempt('setpgid', lambda: raw('setpgid', 0, 0))
+attempt('setresuid', lambda: raw('setresuid', 0, 0, 0))
+sig = ctypes.c_int(-1)
+raw('prctl', 2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
+refuse_if('pdeathsig_kept', sig.value != 9, f'pdeathsig={sig.value}')
+threading.Thread(target=time.sleep, args=(3600,), daemon=False).start()
+""", blocked=("clear_pdeathsig", "subreaper", "dumpable", "ptracer_any", "setsid", "setpgid",
+              "setresuid"), allowed=("pdeathsig_kept",)),
+    Attack("host_sockets_in_proc_net", """
+import threading
+me = threading.get_native_id()
+port = ':%04X ' % $tcp_port
+for label, path in [('net_unix', '/proc/self/net/unix'), ('net_unix_link', '/proc/net/unix'),
+                    ('net_thread', '/proc/thread-self/net/unix'),
+                    ('net_task', f'/proc/self/task/{me}/net/unix'),
+                    ('net_tcp', '/proc/self/net/tcp'), ('net_tcp_link', '/proc/net/tcp'),
+                    ('net_udp', '/proc/self/net/udp')]:
+    try:
+        data = open(path).read()
+    except OSError as e:
+        print('BLOCKED', label, type(e).__name__)
+        continue
+    refuse_if(label, '$abstract_name' not in data and port not in data, f'{len(data)} bytes')
+""", blocked=("net_unix", "net_unix_link", "net_thread", "net_task", "net_tcp", "net_tcp_link",
+              "net_udp")),
+    Attack("abstract_socket_squatting", """
+import socket
+a, b = socket.socketpair()
+attempt('bind_abstract', lambda: a.bind('\\0$abstract_name-squat'))
+attempt('bind_host_name', lambda: b.bind('\\0$abstract_name'))
+attempt('bind_path', lambda: a.bind('squat.sock'))
+attempt('listen', lambda: a.listen(1))
+attempt('connect_abstract', lambda: b.connect('\\0$abstract_name'))
+attempt('pair_works', lambda: (a.send(b'ok'), b.recv(2))[1])
+""", blocked=("bind_abstract", "bind_host_name", "bind_path", "listen", "connect_abstract"),
+        allowed=("pair_works",)),
+])
+# Run by test_lockdown_host.py, which checks the count from the host and knows which tiers
+# can enforce it (the kernel exempts uid 0 from RLIMIT_NPROC: bubblewrap as root).
+THREAD_BOMB = Attack("thread_bomb_small_stacks", """
+import threading
+threading.stack_size(64 << 10)  # small stacks: RLIMIT_AS alone would allow thousands
+stop = threading.Event()
+threads = []
+def spawn():
+    for _ in range(3000):
+        t = threading.Thread(target=stop.wait, daemon=True)
+        t.start()
+        threads.append(t)
+attempt('threads_3000', spawn)
+print('THREADS', len(threads))
+""", blocked=("threads_3000",))
