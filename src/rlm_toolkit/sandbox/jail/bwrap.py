@@ -10,12 +10,26 @@ import sys
 from functools import lru_cache
 
 from ..plan import WORKER_DIR, LaunchPlan, clean_env
-from .policy import ETC_FILES, SYSTEM_DIRS, interpreter_paths, lockdown_policy
+from . import cgroup
+from .policy import (
+    DEFAULT_SCRATCH_MB,
+    ETC_FILES,
+    MIB,
+    PIDS_LIMIT,
+    SYSTEM_DIRS,
+    TMP_SIZE,
+    interpreter_paths,
+    lockdown_policy,
+)
 
 JAIL_WORKER = "/opt/rlm/worker"  # the worker's code, read-only
 JAIL_SCRATCH = "/scratch"  # the only writable place that outlives a step
-TMP_SIZE = 64 * 1024 * 1024  # the fresh /tmp is a small tmpfs
 PROBE_TIMEOUT_S = 15.0
+NOBODY = 65534  # the host uid and gid the jail runs as when the host is root
+# Kernel-wide knobs under /proc that root could write (sysctls such as kernel.core_pattern,
+# the SysRq trigger, IRQ affinity, bus and filesystem settings): read-only in the jail.
+PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+                  "/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/mtrr")
 
 
 def bwrap_path() -> str | None:
@@ -48,9 +62,31 @@ def system_args() -> list[str]:
     return args
 
 
-def jail_args(binary: str, scratch: str) -> list[str]:
+def proc_args() -> list[str]:
+    """A fresh /proc for the jail's pid namespace, its kernel-wide knobs read-only."""
+    args = ["--proc", "/proc"]
+    for path in PROC_READ_ONLY:
+        args += ["--ro-bind-try", path, path]
+    return args
+
+
+def scratch_args(binary: str, scratch: str, scratch_bytes: int) -> list[str]:
+    """/scratch: a size-limited tmpfs (nothing reaches the host's disk, the kernel enforces
+    the quota, nosuid and nodev) where bubblewrap can size one (0.8+), else the host folder."""
+    if in_memory_scratch(binary):
+        return ["--size", str(scratch_bytes), "--perms", "0700", "--tmpfs", JAIL_SCRATCH]
+    return ["--bind", scratch, JAIL_SCRATCH]  # bubblewrap binds are nosuid and nodev
+
+
+def in_memory_scratch(binary: str) -> bool:
+    """Whether this bubblewrap can size a tmpfs (0.8+), so scratch and /tmp live in memory."""
+    return bwrap_version(binary) >= (0, 8)
+
+
+def jail_args(binary: str, scratch: str, scratch_bytes: int = DEFAULT_SCRATCH_MB * MIB
+              ) -> list[str]:
     """Every bubblewrap option of the worker's jail, up to (not including) the command."""
-    modern = bwrap_version(binary) >= (0, 8)
+    modern = in_memory_scratch(binary)
     args = [
         binary,
         "--unshare-all", "--unshare-user",  # user, pid, net, ipc, uts, cgroup: no network
@@ -60,7 +96,7 @@ def jail_args(binary: str, scratch: str) -> list[str]:
     if modern:
         args += ["--disable-userns"]
     args += system_args()
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += [*proc_args(), "--dev", "/dev"]
     if modern:  # a fresh, small /tmp in memory
         args += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     else:  # no --size before 0.8: an unbounded tmpfs could eat host memory, so /tmp lives in
@@ -71,39 +107,64 @@ def jail_args(binary: str, scratch: str) -> list[str]:
     for path in interpreter_paths():  # after /tmp: a venv may live under it
         args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(WORKER_DIR), JAIL_WORKER]
-    args += ["--bind", scratch, JAIL_SCRATCH, "--chdir", JAIL_SCRATCH]
+    args += [*scratch_args(binary, scratch, scratch_bytes), "--chdir", JAIL_SCRATCH]
     # The jail's own root and /dev read-only: no writes outside the small /tmp and /scratch.
     args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return args
+
+
+def drop_args() -> list[str]:
+    """When the host is root: become uid/gid 65534 (no groups) before bubblewrap starts.
+
+    Mapping root to another uid inside the user namespace is not enough: the kernel checks the
+    host uid (kernel.core_pattern, root-owned files), so the jail must not be host root.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    if setpriv is None:
+        return []
+    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
 
 
 def worker_command() -> list[str]:
     return [sys.executable, "-I", "-B", f"{JAIL_WORKER}/main.py"]
 
 
-def bwrap_plan(binary: str, scratch: str, memory_limit_mb: int | None) -> LaunchPlan:
+def bwrap_plan(binary: str, scratch: str, memory_limit_mb: int | None,
+               scratch_limit_mb: int | None = None) -> LaunchPlan:
     """The launch plan of the bubblewrap tier."""
-    argv = [*jail_args(binary, scratch), "--", *worker_command()]
+    scratch_mb = scratch_limit_mb or DEFAULT_SCRATCH_MB
+    drop = drop_args() if drops_uid(binary) else []
+    in_memory = in_memory_scratch(binary)
+    memory_bytes = None
+    if memory_limit_mb:  # the jail's tmpfs pages are charged to its cgroup as well
+        memory_bytes = memory_limit_mb * MIB + (scratch_mb * MIB + TMP_SIZE if in_memory else 0)
+    support = cgroup.detect()
+    argv = [*cgroup.launcher(support, scratch, memory_bytes, PIDS_LIMIT), *drop,
+            *jail_args(binary, scratch, scratch_mb * MIB), "--", *worker_command()]
+    notes = [f"bubblewrap {'.'.join(map(str, bwrap_version(binary)))}"]
+    notes.append(f"jail uid {NOBODY} on the host" if drop else
+                 f"jail uid {os.geteuid()} on the host (the host's own)")
     return LaunchPlan(
         tier="bwrap",
         argv=argv,
         env=clean_env(JAIL_SCRATCH),
         cwd=scratch,
-        lockdown=lockdown_policy(memory_limit_mb),
-        notes=[f"bubblewrap {'.'.join(map(str, bwrap_version(binary)))}"],
+        lockdown=lockdown_policy(memory_limit_mb, scratch_limit_mb=scratch_mb),
+        notes=notes,
     )
 
 
-@lru_cache(maxsize=4)
-def probe_bwrap(binary: str) -> str | None:
-    """Start the interpreter inside the real jail once; None if it works, else why not."""
+def _probe(binary: str, drop: list[str]) -> str | None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rlm-probe-") as scratch:
-        argv = [*jail_args(binary, scratch), "--", sys.executable, "-I", "-S", "-c", "pass"]
+        argv = [*drop, *jail_args(binary, scratch, MIB), "--", sys.executable, "-I", "-S",
+                "-c", "pass"]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, env=clean_env("/"),
-                                  timeout=PROBE_TIMEOUT_S)
+                                  cwd="/", timeout=PROBE_TIMEOUT_S)
         except (OSError, subprocess.SubprocessError) as exc:
             return f"bubblewrap could not run: {exc}"
     if done.returncode != 0:
@@ -111,3 +172,22 @@ def probe_bwrap(binary: str) -> str | None:
         return "bubblewrap cannot create the jail here: " + (detail[-1] if detail else
                                                              f"exit code {done.returncode}")
     return None
+
+
+@lru_cache(maxsize=4)
+def _probed(binary: str) -> tuple[str | None, bool]:
+    """(why the jail cannot start, or None; whether it starts as uid 65534 from a root host)."""
+    drop = drop_args()
+    if drop and _probe(binary, drop) is None:
+        return None, True
+    return _probe(binary, []), False
+
+
+def probe_bwrap(binary: str) -> str | None:
+    """Start the interpreter inside the real jail once; None if it works, else why not."""
+    return _probed(binary)[0]
+
+
+def drops_uid(binary: str) -> bool:
+    """Whether the jail runs as uid/gid 65534 (the host is root and the jail works so)."""
+    return _probed(binary)[1]

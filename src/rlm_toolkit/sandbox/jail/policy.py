@@ -13,6 +13,9 @@ from ...errors import SandboxUnavailable
 MIB = 1024 * 1024
 FILE_SIZE_LIMIT = 256 * MIB  # RLIMIT_FSIZE: one file can never fill the disk
 OPEN_FILES_LIMIT = 256  # RLIMIT_NOFILE
+PIDS_LIMIT = 256  # tasks (threads and processes) in the worker's cgroup, where one exists
+TMP_SIZE = 64 * MIB  # the bwrap jail's fresh /tmp is a tmpfs of this size
+DEFAULT_SCRATCH_MB = 1024  # the scratch size when the host names none
 # The few /etc files Python needs: the dynamic loader's cache and the local time zone.
 ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 # Top-level system directories that hold libraries and nothing secret.
@@ -51,13 +54,18 @@ def interpreter_paths() -> list[str]:
     return kept
 
 
-def lockdown_policy(memory_limit_mb: int | None, landlock: dict[str, Any] | None = None
-                    ) -> dict[str, Any]:
-    """The policy the worker applies to itself before running any model code."""
+def lockdown_policy(memory_limit_mb: int | None, landlock: dict[str, Any] | None = None,
+                    scratch_limit_mb: int | None = None) -> dict[str, Any]:
+    """The policy the worker applies to itself before running any model code.
+
+    One file may never be larger than the scratch quota (nor FILE_SIZE_LIMIT).
+    """
+    fsize = FILE_SIZE_LIMIT if not scratch_limit_mb else min(FILE_SIZE_LIMIT,
+                                                             scratch_limit_mb * MIB)
     return {
         "rlimits": {
             "as": int(memory_limit_mb * MIB) if memory_limit_mb else None,
-            "fsize": FILE_SIZE_LIMIT,
+            "fsize": fsize,
             "nofile": OPEN_FILES_LIMIT,
             "core": 0,
         },
