@@ -108,12 +108,17 @@ def record(task: Task, method: str, out: MethodOutput | None, wall_s: float,
            error: str | None = None) -> dict[str, Any]:
     """The JSONL line for one (task, method) run, scored."""
     answer = out.answer if out is not None else ""
-    scored = score_answer(answer, task.answer_type, task.gold, choices=task.choices,
-                          symmetric=task.symmetric)
+    try:
+        scored = score_answer(answer, task.answer_type, task.gold, choices=task.choices,
+                              symmetric=task.symmetric)
+        score, details = scored.score, scored.details
+    except Exception as exc:  # the record is kept, scored 0, saying why
+        score, details = 0.0, {}
+        error = error or f"scoring failed: {type(exc).__name__}: {exc}"
     rec: dict[str, Any] = {
         "task_id": task.id, "kind": task.kind, "tokens": task.tokens, "seed": task.seed,
         "context_tokens": task.context_tokens, "method": method, "question": task.question,
-        "gold": task.gold, "answer": answer, "score": scored.score, "score_details": scored.details,
+        "gold": task.gold, "answer": answer, "score": score, "score_details": details,
         "status": "error" if error else (out.status if out else "error"),
         "error": error or (out.error if out is not None else None),
         "wall_s": round(wall_s, 3),
@@ -202,20 +207,27 @@ async def run_bench(
             finally:
                 gate.release()
 
-        for item in tasks:
-            todo = [m for m in methods if not finished(item.id, m.name)]
-            bar.update(job, advance=len(methods) - len(todo))
-            if not todo:
-                continue
-            # Generating a million-token task takes about a second: off the event loop.
-            task = await asyncio.to_thread(item.make) if isinstance(item, TaskSpec) else item
-            bar.update(job, description=f"bench {task.id}")
-            for method in todo:
-                await gate.acquire()
-                running.add(asyncio.create_task(go(task, method)))
-                running = {t for t in running if not t.done()}
-        if running:
-            await asyncio.gather(*running)
+        try:
+            for item in tasks:
+                todo = [m for m in methods if not finished(item.id, m.name)]
+                bar.update(job, advance=len(methods) - len(todo))
+                if not todo:
+                    continue
+                # Generating a million-token task takes about a second: off the event loop.
+                task = await asyncio.to_thread(item.make) if isinstance(item, TaskSpec) else item
+                bar.update(job, description=f"bench {task.id}")
+                for method in todo:
+                    await gate.acquire()
+                    running.add(asyncio.create_task(go(task, method)))
+                    ended = {t for t in running if t.done()}
+                    running -= ended
+                    for t in ended:
+                        t.result()  # a record that could not be written stops the bench
+        finally:  # runs in flight finish (their records written) before the file closes
+            outcomes = await asyncio.gather(*running, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         bar.update(job, description="bench done")
     return list(load_results(path).values())
 
