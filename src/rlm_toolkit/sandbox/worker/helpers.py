@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 
-def split_document(text: str, size: int = 20_000, overlap: int = 0) -> list[str]:
-    """Cut `text` into chunks of about `size` characters, preferring to break at newlines.
+def split_document(text: Any, size: int = 20_000, overlap: int = 0) -> list[Any]:
+    """Cut a context into chunks of about `size` characters.
 
-    Consecutive chunks share `overlap` characters. Every character of `text` is in a chunk.
+    Text (and bytes, read as UTF-8) is cut preferring newlines; consecutive chunks share
+    `overlap` characters, and every character is in a chunk. A list is cut into shorter lists
+    and a dict into smaller dicts, whole items each, of about `size` characters of JSON.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"split_document needs a str, got {type(text).__name__}; try str(x)")
-    if size <= 0:
-        raise ValueError("split_document: size must be a positive number of characters")
-    if not 0 <= overlap < size:
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise ValueError("split_document: size must be a positive whole number of characters")
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < size:
         raise ValueError("split_document: overlap must be >= 0 and smaller than size")
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    if isinstance(text, (list, tuple)):
+        return _split_items(list(text), size, list)
+    if isinstance(text, dict):
+        return _split_items(list(text.items()), size, dict)
+    if not isinstance(text, str):
+        raise TypeError(f"split_document needs text, bytes, a list or a dict, got "
+                        f"{type(text).__name__}; try str(x)")
+    return _split_text(text, size, overlap)
+
+
+def _split_text(text: str, size: int, overlap: int) -> list[str]:
     chunks: list[str] = []
     start, n = 0, len(text)
     while start < n:
@@ -32,17 +47,52 @@ def split_document(text: str, size: int = 20_000, overlap: int = 0) -> list[str]
     return chunks
 
 
+def _split_items(items: list[Any], size: int, build: Callable[[list[Any]], Any]) -> list[Any]:
+    """Whole items grouped so each group's JSON is about `size` characters (one item at least)."""
+    groups: list[Any] = []
+    group: list[Any] = []
+    used = 0
+    for item in items:
+        cost = len(as_text(item)) + 2
+        if group and used + cost > size:
+            groups.append(build(group))
+            group, used = [], 0
+        group.append(item)
+        used += cost
+    if group:
+        groups.append(build(group))
+    return groups
+
+
+def as_text(value: Any) -> str:
+    """Any context value as text: str as is, bytes as UTF-8, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def lines_text(value: Any) -> str:
+    """A context value as lines to search: a list one item a line, a dict one `key: value` a
+    line (JSON), anything else as `as_text`."""
+    if isinstance(value, (list, tuple)):
+        return "\n".join(as_text(item) for item in value)
+    if isinstance(value, dict):
+        return "\n".join(f"{as_text(str(k))}: {as_text(v)}" for k, v in value.items())
+    return as_text(value)
+
+
 def grep(
-    pattern: str, text: str | None = None, context_lines: int = 0, *, ignore_case: bool = True,
-    max_matches: int = 200, _default: str = "",
+    pattern: str, text: Any = None, context_lines: int = 0, *, ignore_case: bool = True,
+    max_matches: int = 200, _default: Any = "",
 ) -> list[str]:
     """Lines of `text` (default: the context) matching the regex `pattern`.
 
+    `text` may be any context value: a list or dict is searched one item a line (as JSON).
     Each match is "L<number>: <line>", with `context_lines` lines around it joined by newlines.
     """
-    source = _default if text is None else text
-    if not isinstance(source, str):
-        source = str(source)
+    source = lines_text(_default if text is None else text)
     flags = re.IGNORECASE if ignore_case else 0
     try:
         regex = re.compile(pattern, flags)
