@@ -116,9 +116,14 @@ def choose_tier(sandbox: str) -> tuple[TierStatus, list[TierStatus]]:
                           "unsafe-local")
     tiers = all_tiers() if sandbox == "auto" else [
         bwrap_status() if sandbox == "bwrap" else landlock_status()]
-    for tier in tiers:
-        if tier.available:
-            return tier, tiers
+    available = [t for t in tiers if t.available]
+    if len(available) > 1:  # auto: the tier that enforces more here; bubblewrap on a tie
+        from .limits import enforced_count
+
+        scores = [enforced_count(t.name, t.details.get("binary")) for t in available]
+        return available[scores.index(max(scores))], tiers
+    if available:
+        return available[0], tiers
     why = "; ".join(f"{t.name}: {t.reason}" for t in tiers)
     raise SandboxUnavailable(f"no sandbox tier is available for sandbox={sandbox!r} ({why}). "
                              f"To fix it, {INSTALL_HINT}.")
