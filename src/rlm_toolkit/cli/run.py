@@ -15,9 +15,12 @@ from rich.live import Live
 from rich.text import Text
 
 from ..engine import RLM, Event, RLMConfig
+from ..engine.context import check_context_file
 from ..errors import ConfigError
 
 LOCAL_DEFAULT = "local/qwen2.5-coder-1.5b"
+#: Exit status when the run succeeded and its answer was printed, but --trace could not be written.
+TRACE_NOT_SAVED = 4
 KEY_DEFAULTS = (
     ("OPENAI_API_KEY", "openai/gpt-4o-mini"),
     ("ANTHROPIC_API_KEY", "anthropic/claude-sonnet-5-5"),
@@ -58,6 +61,7 @@ def default_model(err: Console) -> str:
 
 
 def read_context(spec: str) -> str | bytes | Path:
+    """stdin's data for "-", else the path, checked (missing, a folder, a pipe: one line each)."""
     if spec == "-":
         data = sys.stdin.buffer.read()
         try:
@@ -65,9 +69,21 @@ def read_context(spec: str) -> str | bytes | Path:
         except UnicodeDecodeError:
             return data
     path = Path(spec)
-    if not path.is_file():
-        raise ConfigError(f"context file {spec!r} not found: give an existing file, or - for stdin")
+    check_context_file(path, stdin_hint=True)
     return path
+
+
+def check_trace_path(spec: str) -> None:
+    """Refuse, before the run, a --trace path whose folder is missing or not writable."""
+    folder = Path(spec).parent
+    if Path(spec).is_dir():
+        raise ConfigError(f"--trace {spec!r} is a folder: give a file name, e.g. {spec}/run.jsonl")
+    if not folder.is_dir():
+        raise ConfigError(f"--trace {spec!r}: the folder {str(folder)!r} does not exist; create "
+                          "it first or choose another path")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"--trace {spec!r}: the folder {str(folder)!r} is not writable; "
+                          "choose another path")
 
 
 class LiveView:
@@ -108,6 +124,8 @@ class LiveView:
 def run_command(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     context = read_context(args.context)
+    if args.trace:
+        check_trace_path(args.trace)
     model = args.model or default_model(err)
     overrides = {
         "max_iterations": args.max_iterations, "max_depth": args.max_depth,
@@ -123,8 +141,6 @@ def run_command(args: argparse.Namespace) -> int:
             result = rlm.run(context, args.query, on_event=view)
     else:
         result = rlm.run(context, args.query)
-    if args.trace:
-        result.trace.save(args.trace)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
     else:
@@ -137,4 +153,11 @@ def run_command(args: argparse.Namespace) -> int:
         )
         if result.error:
             err.print(f"[yellow]stopped early: {result.error}[/]")
-    return 0 if result.status == "success" else 3
+    code = 0 if result.status == "success" else 3
+    if args.trace:
+        try:
+            result.trace.save(args.trace)
+        except OSError as exc:  # the answer is already out; say what was not saved
+            err.print(f"[yellow]could not save the trace to {args.trace}: {exc.strerror or exc}[/]")
+            return code or TRACE_NOT_SAVED
+    return code

@@ -8,6 +8,7 @@ a last `result` line holds the run's outcome.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -74,7 +75,7 @@ def iteration_line(n: int, span: Span) -> dict[str, Any]:
 
 
 def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
-    """Write `trace` to `path` atomically."""
+    """Write `trace` to `path` atomically: the whole file or, on any error, nothing."""
     meta = {"type": "metadata", "timestamp": _iso(trace.root.start if trace.root else None)}
     meta.update(trace.metadata)
     lines = [meta]
@@ -83,10 +84,17 @@ def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
         outcome = {k: v for k, v in trace.root.attrs.items() if k not in ("query",)}
         lines.append({"type": "result", "error": trace.root.error, **outcome})
     tmp = f"{os.fspath(path)}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        # A lone surrogate (which UTF-8 cannot hold) is written as its JSON escape \udXXX,
+        # which reads back as the same string.
+        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            for line in lines:
+                fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
