@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from functools import lru_cache
@@ -83,9 +84,12 @@ def in_memory_scratch(binary: str) -> bool:
     return bwrap_version(binary) >= (0, 8)
 
 
-def jail_args(binary: str, scratch: str, scratch_bytes: int = DEFAULT_SCRATCH_MB * MIB
-              ) -> list[str]:
-    """Every bubblewrap option of the worker's jail, up to (not including) the command."""
+def jail_args(binary: str, scratch: str, scratch_bytes: int = DEFAULT_SCRATCH_MB * MIB,
+              staged: dict[str, str] | None = None) -> list[str]:
+    """Every bubblewrap option of the worker's jail, up to (not including) the command.
+
+    `staged` maps a source folder to the place it was staged for uid 65534 (see drop_args).
+    """
     modern = in_memory_scratch(binary)
     args = [
         binary,
@@ -104,27 +108,65 @@ def jail_args(binary: str, scratch: str, scratch_bytes: int = DEFAULT_SCRATCH_MB
         os.makedirs(tmp, mode=0o700, exist_ok=True)
         args += ["--bind", tmp, "/tmp"]
     args += ["--dir", "/opt/rlm"]
+    staged = staged or {}
     for path in interpreter_paths():  # after /tmp: a venv may live under it
-        args += ["--ro-bind", path, path]
-    args += ["--ro-bind", str(WORKER_DIR), JAIL_WORKER]
+        args += ["--ro-bind", staged.get(path, path), path]
+    args += ["--ro-bind", staged.get(str(WORKER_DIR), str(WORKER_DIR)), JAIL_WORKER]
     args += [*scratch_args(binary, scratch, scratch_bytes), "--chdir", JAIL_SCRATCH]
     # The jail's own root and /dev read-only: no writes outside the small /tmp and /scratch.
     args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return args
 
 
-def drop_args() -> list[str]:
-    """When the host is root: become uid/gid 65534 (no groups) before bubblewrap starts.
+# Run as root in a private mount namespace of the launcher (the host's is untouched): bind the
+# sources uid 65534 cannot reach (a Python under /root, say) onto a small tmpfs over the empty
+# scratch folder, so bubblewrap, started as 65534, can bind them from there.
+STAGE = ('set -e; s=$1; shift; mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev rlm-stage '
+         '"$s"; i=0; while [ "$1" != -- ]; do mkdir "$s/$i"; mount --bind "$1" "$s/$i"; '
+         'i=$((i+1)); shift; done; shift; cd /; exec "$@"')
+
+
+def reachable_by_others(path: str) -> bool:
+    """Whether any user can reach `path`: every folder on the way searchable, itself readable."""
+    current = os.path.realpath(path)
+    try:
+        if not os.stat(current).st_mode & stat.S_IROTH:
+            return False
+        while True:
+            if not os.stat(current).st_mode & stat.S_IXOTH:
+                return False
+            if current == "/":
+                return True
+            current = os.path.dirname(current)
+    except OSError:
+        return False
+
+
+def _tool(name: str) -> str | None:
+    return shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
+
+
+def drop_args(scratch: str) -> tuple[list[str], dict[str, str]]:
+    """When the host is root: the argv prefix that makes bubblewrap start as uid/gid 65534
+    (no groups), and where each source 65534 cannot reach is staged. ([], {}) otherwise.
 
     Mapping root to another uid inside the user namespace is not enough: the kernel checks the
     host uid (kernel.core_pattern, root-owned files), so the jail must not be host root.
     """
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
-    if setpriv is None:
-        return []
-    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+    setpriv = _tool("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return [], {}
+    setuid = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+    hidden = [p for p in [*interpreter_paths(), str(WORKER_DIR)] if not reachable_by_others(p)]
+    unshare = _tool("unshare")
+    if not hidden:
+        return setuid, {}
+    if unshare is None:
+        return [], {}
+    staged = {src: f"{scratch}/{i}" for i, src in enumerate(hidden)}
+    prefix = [unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", STAGE,
+              "rlm-stage", scratch, *hidden, "--"]
+    return prefix + setuid, staged
 
 
 def worker_command() -> list[str]:
@@ -135,14 +177,14 @@ def bwrap_plan(binary: str, scratch: str, memory_limit_mb: int | None,
                scratch_limit_mb: int | None = None) -> LaunchPlan:
     """The launch plan of the bubblewrap tier."""
     scratch_mb = scratch_limit_mb or DEFAULT_SCRATCH_MB
-    drop = drop_args() if drops_uid(binary) else []
+    drop, staged = drop_args(scratch) if drops_uid(binary) else ([], {})
     in_memory = in_memory_scratch(binary)
     memory_bytes = None
     if memory_limit_mb:  # the jail's tmpfs pages are charged to its cgroup as well
         memory_bytes = memory_limit_mb * MIB + (scratch_mb * MIB + TMP_SIZE if in_memory else 0)
     support = cgroup.detect()
     argv = [*cgroup.launcher(support, scratch, memory_bytes, PIDS_LIMIT), *drop,
-            *jail_args(binary, scratch, scratch_mb * MIB), "--", *worker_command()]
+            *jail_args(binary, scratch, scratch_mb * MIB, staged), "--", *worker_command()]
     notes = [f"bubblewrap {'.'.join(map(str, bwrap_version(binary)))}"]
     notes.append(f"jail uid {NOBODY} on the host" if drop else
                  f"jail uid {os.geteuid()} on the host (the host's own)")
@@ -156,15 +198,16 @@ def bwrap_plan(binary: str, scratch: str, memory_limit_mb: int | None,
     )
 
 
-def _probe(binary: str, drop: list[str]) -> str | None:
+def _probe(binary: str, drop: bool) -> str | None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rlm-probe-") as scratch:
-        argv = [*drop, *jail_args(binary, scratch, MIB), "--", sys.executable, "-I", "-S",
-                "-c", "pass"]
+        prefix, staged = drop_args(scratch) if drop else ([], {})
+        argv = [*prefix, *jail_args(binary, scratch, MIB, staged), "--", sys.executable, "-I",
+                "-S", "-c", "pass"]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, env=clean_env("/"),
-                                  cwd="/", timeout=PROBE_TIMEOUT_S)
+                                  cwd=scratch, timeout=PROBE_TIMEOUT_S)
         except (OSError, subprocess.SubprocessError) as exc:
             return f"bubblewrap could not run: {exc}"
     if done.returncode != 0:
@@ -177,10 +220,9 @@ def _probe(binary: str, drop: list[str]) -> str | None:
 @lru_cache(maxsize=4)
 def _probed(binary: str) -> tuple[str | None, bool]:
     """(why the jail cannot start, or None; whether it starts as uid 65534 from a root host)."""
-    drop = drop_args()
-    if drop and _probe(binary, drop) is None:
+    if drop_args("/")[0] and _probe(binary, True) is None:
         return None, True
-    return _probe(binary, []), False
+    return _probe(binary, False), False
 
 
 def probe_bwrap(binary: str) -> str | None:
