@@ -47,3 +47,17 @@ def test_good_values_pass_and_with_validates_again() -> None:
         cfg.with_(max_cost=math.nan)
     with pytest.raises(ConfigError, match="unknown RLMConfig field"):
         cfg.with_(colour="blue")
+
+
+def test_a_memory_limit_too_small_for_the_context_is_refused_before_the_worker_starts() -> None:
+    from rlm_toolkit.testing import ScriptedLLM
+    from tests.helpers import make_rlm
+
+    root = ScriptedLLM(["FINAL('never')"])
+    rows = [{"i": i, "t": "abc"} for i in range(500_000)]  # 10 MB of JSON: ~160 MB in Python
+    with pytest.raises(ConfigError) as caught:
+        make_rlm(root, memory_limit_mb=128).run(context=rows, query="q")
+    message = str(caught.value)
+    assert "RLMConfig.memory_limit_mb=128 is too small for this context" in message
+    assert "or None for no limit" in message
+    assert root.calls == 0

@@ -9,7 +9,8 @@ from typing import Any
 from ..errors import ConfigError
 
 SANDBOX_MODES = ("auto", "bwrap", "landlock", "unsafe-local")
-#: The worker's Python interpreter does not start in less address space than this.
+#: The least memory_limit_mb accepted: the worker's interpreter with room for a small context
+#: (it fails to start at 16 MB). Larger contexts need more: see `context.worker_memory_mb`.
 MIN_MEMORY_LIMIT_MB = 128
 
 _WHOLE_AT_LEAST_1 = ("max_iterations", "max_subcalls", "max_output_chars", "concurrency",

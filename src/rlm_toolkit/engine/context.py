@@ -20,6 +20,11 @@ from ..sandbox.blob import EncodedContext, encode_context
 from ..sandbox.worker.channel import decode_value
 
 PREVIEW_CHARS = 240
+#: What the worker needs to hold a context, measured: the interpreter, then the mapped bytes
+#: plus the decoded text (2x), or the parsed JSON objects (up to about 16x the JSON's size).
+WORKER_BASE_MB = 40
+TEXT_FACTOR, JSON_FACTOR = 2, 16
+MIB = 1024 * 1024
 DEFAULT_CHUNK_CHARS = 20_000
 SHOWN_KEYS = 20
 
@@ -120,6 +125,24 @@ class PreparedContext:
         if isinstance(self.value, str):
             return self.value
         return self.encoded.data.decode("utf-8", "replace")
+
+
+def worker_memory_mb(encoded: EncodedContext) -> int:
+    """About how much memory (MiB) the REPL worker needs to load this context."""
+    factor = JSON_FACTOR if encoded.kind == "json" else TEXT_FACTOR
+    return WORKER_BASE_MB + -(-len(encoded.data) * factor // MIB)
+
+
+def check_memory_limit(encoded: EncodedContext, limit_mb: int | None) -> None:
+    """ConfigError, before the worker starts, when `limit_mb` cannot hold the context."""
+    needed = worker_memory_mb(encoded)
+    if limit_mb is not None and limit_mb < needed:
+        size = len(encoded.data) / MIB
+        raise ConfigError(
+            f"RLMConfig.memory_limit_mb={limit_mb} is too small for this context ({size:,.1f} MB "
+            f"as {encoded.kind}): the REPL worker needs about {needed} MB to load it; set "
+            f"memory_limit_mb to {needed} or more, or None for no limit"
+        )
 
 
 def prepare_context(value: Any) -> PreparedContext:

@@ -21,7 +21,7 @@ from ..providers.base import Completion, CompletionOptions, Message, messages_to
 from ..sandbox import StepResult, Worker, WorkerOptions
 from ..trace import Span
 from . import guards, prompts
-from .context import PreparedContext, prepare_context_async
+from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .parsing import find_text_final, parse_reply
 from .prompts_small import SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
@@ -307,6 +307,7 @@ class Run:
 
     async def _run_child(self, context: object, query: str, span: Span) -> RLMResult:
         prepared = await prepare_context_async(context)
+        check_memory_limit(prepared.encoded, self.tree.config.memory_limit_mb)
         return await Run(self.tree, prepared, query, self.depth + 1, span).execute()
 
     # --- code steps -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..providers import resolve
 from ..providers.base import Provider
 from ..providers.resilience import for_purpose
 from .config import RLMConfig
-from .context import prepare_context_async
+from .context import check_memory_limit, prepare_context_async
 from .events import EventHandler
 from .loop import Run
 from .ports import Memory
@@ -104,6 +104,7 @@ class RLM:
             raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
         cfg = config or self.config
         prepared = await prepare_context_async(context)  # ConfigError here, before any call
+        check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
         tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory)
         tree.trace.metadata.update(
             root_model=self.root.name, sub_model=self.sub.name, max_depth=cfg.max_depth,
