@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rlm_toolkit.engine import prompts
 from rlm_toolkit.testing import ScriptedLLM
 from tests.helpers import make_rlm, repl
 
@@ -64,13 +65,13 @@ def test_final_mentioned_in_prose_does_not_end_run() -> None:
     assert result.iterations == 3
     assert result.answer == "Quellport"
     # the model was told it wrote no code and no final answer
-    assert "no ```repl code block" in root.requests[2][-2]["content"] + root.requests[2][-1]["content"]
+    assert prompts.NO_CODE in root.requests[2][-2]["content"] + root.requests[2][-1]["content"]
 
 
 def test_first_turn_answer_before_looking_is_refused_once() -> None:
     result, root = run(["FINAL(Paris)", repl("print(grep('capital'))"), "FINAL(Quellport)"])
     assert result.answer == "Quellport"
-    assert "before looking at the context" in root.requests[1][-1]["content"]
+    assert prompts.FIRST_TURN_GUARD in root.requests[1][-1]["content"]
 
 
 def test_first_turn_guard_refuses_only_once() -> None:
@@ -82,13 +83,13 @@ def test_text_final_in_same_reply_as_code_is_not_accepted_blindly() -> None:
     reply = repl("print(grep('capital'))") + "\nFINAL(Paris)"
     result, root = run([reply, "FINAL(Quellport)"])
     assert result.answer == "Quellport"
-    assert "before seeing what the code printed" in root.requests[1][-1]["content"]
+    assert prompts.EARLY_TEXT_FINAL in root.requests[1][-1]["content"]
 
 
 def test_missing_final_var_is_reported_to_model() -> None:
     result, root = run([repl("FINAL_VAR('nope')"), repl("FINAL('Quellport')")])
     assert result.answer == "Quellport"
-    assert "no such variable" in root.requests[1][-1]["content"]
+    assert prompts.missing_variable("nope") in root.requests[1][-1]["content"]
 
 
 def test_python_and_bare_fences_and_unclosed_fence_run() -> None:

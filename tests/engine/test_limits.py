@@ -7,6 +7,7 @@ import time
 import pytest
 
 from rlm_toolkit import RLMConfig
+from rlm_toolkit.engine import prompts
 from rlm_toolkit.errors import ConfigError, ProviderError
 from rlm_toolkit.testing import ScriptedLLM
 from tests.helpers import make_rlm, repl
@@ -16,7 +17,7 @@ DOC = "data " * 5000
 
 def looping_root(answer_now: str = "FINAL(best guess)") -> ScriptedLLM:
     def reply(messages):
-        if "no steps left" in messages[-1]["content"]:
+        if messages[-1]["content"] == prompts.ANSWER_NOW:
             return answer_now
         return repl("answer['content'] = 'partial: found 3'\nprint('still looking')")
     return ScriptedLLM(reply)
@@ -29,14 +30,14 @@ def test_max_iterations_makes_one_answer_now_call() -> None:
     assert result.iterations == 3
     assert result.answer == "best guess"
     assert root.calls == 4
-    assert "no steps left" in root.requests[-1][-1]["content"]
+    assert root.requests[-1][-1]["content"] == prompts.ANSWER_NOW
     assert len(result.trace.iterations()) == 3
     assert result.trace.spans("final")
 
 
 def test_max_iterations_keeps_partial_when_answer_now_fails() -> None:
     def reply(messages):
-        if "no steps left" in messages[-1]["content"]:
+        if messages[-1]["content"] == prompts.ANSWER_NOW:
             raise ProviderError("overloaded", retryable=True)
         return repl("answer['content'] = 'partial: found 3'")
     result = make_rlm(ScriptedLLM(reply), max_iterations=2).run(context=DOC, query="q")
@@ -67,7 +68,7 @@ def test_max_subcalls_counts_and_stops() -> None:
     result = make_rlm(root, sub, max_subcalls=3).run(context=DOC, query="q")
     assert result.status == "max_subcalls"
     assert sub.calls == 0  # reserved up front: the batch of 5 never started
-    assert "no steps left" in root.requests[-1][-1]["content"]  # one last answer-now call
+    assert root.requests[-1][-1]["content"] == prompts.ANSWER_NOW  # one last answer-now call
     assert result.answer == "best so far: p"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rlm_toolkit import RLM
+from rlm_toolkit.engine import prompts
 from rlm_toolkit.errors import ConfigError
 from rlm_toolkit.memory import HierarchicalMemory
 from rlm_toolkit.testing import ScriptedLLM
@@ -25,7 +26,7 @@ def test_memory_reaches_root_prompt_and_repl_and_remember_writes_back() -> None:
     assert result.answer == "Kubernetes on AWS"
     first_prompt = root.requests[0][1]["content"]
     assert "Relevant memories" in first_prompt and "Kubernetes on AWS" in first_prompt
-    assert "memory.search(query" in first_prompt  # the model is told the tool exists
+    assert prompts.MEMORY_TOOLS in first_prompt  # the model is told the tool exists
     assert "Kubernetes on AWS" in root.requests[1][-1]["content"]  # what memory.search printed
     texts = [hit.text for hit in hmem.retrieve("Heron", k=10)]
     assert "Project Heron was asked about in this session" in texts
@@ -36,7 +37,7 @@ def test_memory_reaches_root_prompt_and_repl_and_remember_writes_back() -> None:
 def test_no_memory_no_memory_tool_in_the_prompt() -> None:
     root = ScriptedLLM([repl("print(len(context))"), repl("FINAL('x')")])
     RLM(root).run(context="some text", query="What?")
-    assert "memory.search" not in root.requests[0][1]["content"]
+    assert prompts.MEMORY_TOOLS not in root.requests[0][1]["content"]
 
 
 def test_remember_without_memory_is_a_config_error() -> None:

@@ -8,7 +8,7 @@ from rlm_toolkit.engine.prompts import SYSTEM_PROMPT
 from rlm_toolkit.engine.prompts_small import SMALL_SYSTEM_PROMPT, is_small_model, model_size_b
 from rlm_toolkit.providers.base import estimate_tokens
 from rlm_toolkit.testing import ScriptedLLM
-from tests.conftest import make_rlm, repl
+from tests.helpers import make_rlm, repl
 
 DOC = "\n".join(f"Line {i}: nothing to see here." for i in range(2000)) + \
     "\nThe vault code is 7731.\n"
