@@ -9,30 +9,65 @@ descriptors, a path the worker opens and the host deletes when the worker closes
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["str", "bytes", "json"]
+from ..errors import ConfigError
+from .worker.channel import decode_value, dumps, safe_text
+from .worker.frames import ContextKind as Kind
 
 
-def encode_context(value: Any) -> tuple[Kind, bytes]:
-    """The worker-side kind and the bytes of a context value."""
+@dataclass(frozen=True)
+class EncodedContext:
+    """A context value as the worker receives it: its kind and its bytes."""
+
+    kind: Kind
+    data: bytes
+
+
+def encode_context(value: Any) -> EncodedContext:
+    """The one encoding of a context value: str as UTF-8, bytes as is, the rest as JSON.
+
+    JSON uses `default=str` (a datetime becomes its text). Lone surrogates become U+FFFD.
+    ConfigError for a value JSON cannot hold (a circular or too deeply nested structure).
+    """
+    if isinstance(value, EncodedContext):
+        return value
     if isinstance(value, str):
-        return "str", value.encode("utf-8")
+        try:
+            return EncodedContext("str", value.encode("utf-8"))
+        except UnicodeEncodeError:
+            return EncodedContext("str", safe_text(value).encode("utf-8"))
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "bytes", bytes(value)
+        return EncodedContext("bytes", bytes(value))
     try:
-        return "json", json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"context of type {type(value).__name__} cannot be passed to the REPL: use str, "
-            f"bytes, or JSON-like lists and dicts ({exc})"
+        return EncodedContext("json", dumps(value))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"a context of type {type(value).__name__} cannot be passed to the REPL "
+            f"({type(exc).__name__}: {str(exc)[:200]}): use str, bytes, or JSON-like lists "
+            "and dicts without cycles"
         ) from None
+
+
+def received_context(kind: str, data: bytes) -> EncodedContext:
+    """A context the worker sent (a child run's), checked and made safe before it is reused.
+
+    FrameError (from the channel) for an unknown kind or JSON that does not parse.
+    """
+    if kind == "bytes":
+        return EncodedContext("bytes", data)
+    if kind == "str":
+        try:
+            data.decode("utf-8")  # strict: also refuses encoded surrogates
+        except UnicodeDecodeError:
+            data = decode_value("str", data).encode("utf-8")
+        return EncodedContext("str", data)
+    return EncodedContext("json", dumps(decode_value(kind, data)))
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -94,7 +129,8 @@ class ContextBlob:
 
     @classmethod
     def from_value(cls, value: Any, use_memfd: bool | None = None) -> ContextBlob:
-        kind, data = encode_context(value)
+        encoded = encode_context(value)
+        kind, data = encoded.kind, encoded.data
         if has_memfd() if use_memfd is None else use_memfd:
             return cls(kind, len(data), _sealed_memfd(data))
         fd, folder = _readonly_file(data)

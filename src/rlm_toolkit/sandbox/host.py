@@ -2,9 +2,13 @@
 
 The host starts the worker, sends it code, serves its LLM requests through a handler the engine
 gives, and enforces what the worker cannot change: the per-step timeout (the worker's own time;
-time spent serving its LLM calls does not count), frame and output caps, and a quota on its
-scratch directory. A worker that hangs, crashes, floods, fills its scratch or speaks garbage is
-killed and restarted with the context reloaded.
+time spent serving its LLM calls does not count), the step's CPU time (every thread and child
+of the worker, counted while its LLM calls are served too), frame, message and output caps, a
+deadline on every write to the worker, and a quota on its scratch directory. A worker seen
+using the CPU between steps is stopped (SIGSTOP) until the next step, and after every later
+step. A worker that hangs, crashes, floods, stops reading, fills its scratch or speaks garbage is killed and
+restarted with the context reloaded. Everything the worker sends is untrusted: it is checked
+for shape and its text made safe (no lone surrogates, no NULs) before anyone else sees it.
 """
 
 from __future__ import annotations
@@ -15,19 +19,27 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from ..errors import BudgetExceeded, SandboxError
-from .blob import ContextBlob
+from ..errors import BudgetExceeded, FrameError, SandboxError
+from . import proctree, quota
+from .blob import ContextBlob, received_context
 from .launch import LaunchPlan, ensure_scratch, plan_launch
 from .quota import MIB, empty_dir, over_quota, scratch_usage
-from .worker.channel import HEADER, FrameError, decode, encode
+from .worker import channel
+from .worker.frames import AnswerField, ExecFrame, InitFrame, ReplyFrame
 
 CallHandler = Callable[[str, dict[str, Any]], Awaitable[Any]]
 STDERR_TAIL = 8192
 START_TIMEOUT_S = 60.0
+KILL_WAIT_S = 10.0  # how long to wait for a SIGKILLed worker to be reaped
+VAR_CHARS = 2000  # the longest description of one variable the host keeps
+MAX_VARS = 50
+MAX_RESTORED = 64  # the most names a step can report as restored
+IDLE_CPU_S = 0.02  # more CPU than this while no step runs means something runs in the back
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,14 +63,22 @@ class WorkerOptions:
     """Limits the host enforces on the worker."""
 
     sandbox: str = "auto"
-    step_timeout_s: float = 60.0
+    step_timeout_s: float = 60.0  # the step's own wall time, and its CPU time
     capture_limit: int = 1_000_000
-    max_frame_bytes: int = 16 * 1024 * 1024
+    max_frame_bytes: int = channel.MAX_FRAME_BYTES  # one frame; the worker gets the same
+    max_message_bytes: int = channel.MAX_MESSAGE_BYTES  # one message with its attachments
+    write_timeout_s: float = 30.0  # a write the worker does not read by then kills it
     memory_limit_mb: int | None = None
     memory: bool = False  # give the REPL a `memory` object served by the host
     scratch_limit_mb: int = 1024  # bytes on disk the worker may keep in its scratch dir
     scratch_max_files: int = 100_000  # entries it may create there
     scratch_poll_s: float = 0.25  # how often the host measures the scratch dir
+    cpu_poll_s: float = 0.25  # how often the host reads the worker's CPU time
+    pause_between_steps: bool = True  # SIGSTOP a worker that uses the CPU while no step runs
+
+
+class _Stalled(Exception):
+    """The worker did not read what the host wrote before the deadline."""
 
 
 class Worker:
@@ -66,16 +86,29 @@ class Worker:
 
     def __init__(self, context: Any, options: WorkerOptions | None = None) -> None:
         self.options = options or WorkerOptions()
-        self._blob = ContextBlob.from_value(context)
-        self._scratch = ensure_scratch()
-        self.plan: LaunchPlan = plan_launch(
-            self.options.sandbox, self._scratch, self.options.memory_limit_mb
-        )
+        if self.options.sandbox != "unsafe-local":  # refuse before opening anything
+            from .jail.detect import choose_tier
+
+            choose_tier(self.options.sandbox)
+        scratch = ensure_scratch()
+        try:
+            self.plan: LaunchPlan = _plan(self.options, scratch)
+            self._blob = ContextBlob.from_value(context)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        self._scratch = scratch
         self._proc: asyncio.subprocess.Process | None = None
+        self._pids: list[int] = []  # the worker's process tree, parents first
+        self._running = False  # a step (or start-up) is in progress
+        self._stopped = False  # the worker's processes are stopped (SIGSTOP) between steps
+        self._pause_eagerly = False  # it used the CPU between steps: stop it after each step
         self._stderr_tail = bytearray()
         self._stderr_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._cpu_task: asyncio.Task[None] | None = None
         self._overflow: str | None = None  # why the quota watcher stopped the worker
+        self._cpu_over: str | None = None  # why the CPU watcher stopped the worker
         self._step_id = 0
         self.restarts = 0
 
@@ -97,42 +130,72 @@ class Worker:
     # --- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
         plan = self.plan
-        try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *plan.argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=plan.env,
-                cwd=plan.cwd,
-                pass_fds=self._blob.pass_fds,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise SandboxError(f"could not start the REPL worker ({plan.tier}): {exc}") from exc
+        self._proc = await self._spawn(plan)
+        self._pids = [self._proc.pid]
+        self._running, self._stopped, self._pause_eagerly = True, False, False
+        self._cpu_over = None
         self._stderr_tail.clear()
         self._stderr_task = asyncio.create_task(self._drain_stderr(self._proc))
         self._watch_task = asyncio.create_task(self._watch_scratch(self._proc))
-        init = {
+        self._cpu_task = asyncio.create_task(self._watch_cpu(self._proc))
+        init: InitFrame = {
             "op": "init",
-            **self._blob.init_fields(),
+            "context_kind": self._blob.kind,
+            "context_size": self._blob.size,
             "capture_limit": self.options.capture_limit,
             "lockdown": plan.lockdown,
             "memory": self.options.memory,
+            "max_frame_bytes": self.options.max_frame_bytes,
+            "max_message_bytes": self.options.max_message_bytes,
         }
+        if self._blob.path is not None:
+            init["context_path"] = self._blob.path
+        else:
+            init["context_fd"] = self._blob.fd
         try:
             await self._send(init)
-            ready = await asyncio.wait_for(self._recv(), START_TIMEOUT_S)
-        except (TimeoutError, EOFError, FrameError, ConnectionError) as exc:
+            ready, _ = await asyncio.wait_for(self._recv(), START_TIMEOUT_S)
+        except (TimeoutError, EOFError, FrameError, ConnectionError, _Stalled) as exc:
             detail = self.stderr_tail() or str(exc) or type(exc).__name__
             await self._kill()
             raise SandboxError(f"the REPL worker ({plan.tier}) failed to start: {detail}") from exc
+        except BaseException:  # cancelled: the worker goes too
+            await self._kill()
+            raise
         if ready.get("op") != "ready":
             await self._kill()
             raise SandboxError(f"the REPL worker sent {ready.get('op')!r} instead of 'ready'")
+        await self._pause()
+
+    async def _spawn(self, plan: LaunchPlan) -> asyncio.subprocess.Process:
+        """Start the worker; a cancel during start-up still ends with no process left."""
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            *plan.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=plan.env,
+            cwd=plan.cwd,
+            pass_fds=self._blob.pass_fds,
+            start_new_session=True,
+        ))
+        try:
+            # Shielded: asyncio's own clean-up of a cancelled start kills only the first
+            # process, and may wait for ever; the whole tree is killed here instead.
+            return await asyncio.shield(spawn)
+        except OSError as exc:
+            raise SandboxError(f"could not start the REPL worker ({plan.tier}): {exc}") from exc
+        except asyncio.CancelledError:
+            while not spawn.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({spawn})
+            if not spawn.cancelled() and spawn.exception() is None:
+                await _reap(spawn.result())
+            raise
 
     async def restart(self) -> None:
         await self._kill()
+        self._scrub()
         if self._overflow is not None:  # the files over the quota go; a restart starts clean
             await asyncio.to_thread(empty_dir, self._scratch)
             self._overflow = None
@@ -140,52 +203,131 @@ class Worker:
         await self.start()
 
     async def close(self) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            with contextlib.suppress(Exception):
-                await self._send({"op": "shutdown"})
-                await asyncio.wait_for(self._proc.wait(), 0.5)
-        await self._kill()
-        self._blob.close()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        """Stop the worker (politely, then for sure) and remove its context and scratch."""
+        try:
+            proc = self._proc
+            if proc is not None and proc.returncode is None:
+                self._resume()
+                with contextlib.suppress(Exception):
+                    await self._send({"op": "shutdown"}, timeout=0.5)
+                    await asyncio.wait_for(proc.wait(), 0.5)
+        finally:
+            await self._kill()
+            self._blob.close()
+            self._scrub()
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _scrub(self) -> None:
+        """Clear set-id bits and open modes the worker left in scratch (the jail's scrub)."""
+        scrub = getattr(quota, "scrub_scratch", None)
+        if scrub is not None:
+            with contextlib.suppress(OSError):
+                scrub(self._scratch)
 
     async def _kill(self) -> None:
+        """Kill the worker's whole process tree and wait until it is reaped."""
         proc, self._proc = self._proc, None
-        if self._watch_task is not None:
-            self._watch_task.cancel()
-            self._watch_task = None
+        self._running = False
+        for task in (self._watch_task, self._cpu_task):
+            if task is not None:
+                task.cancel()
+        self._watch_task = self._cpu_task = None
         if proc is None:
             return
-        if proc.returncode is None and hasattr(os, "killpg"):  # POSIX: the whole group
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        await proc.wait()
+        await _reap(proc)
         if self._stderr_task is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._stderr_task, 1.0)
-        for stream in (proc.stdin,):
-            if stream is not None:
-                stream.close()
+        if proc.stdin is not None:
+            proc.stdin.close()
+
+    # --- stopping between steps ---------------------------------------------------------
+    async def _pause(self) -> None:
+        """A step ended: once the worker was seen running between steps, stop it now."""
+        self._running = False
+        if self._pause_eagerly and self._proc is not None:
+            self._stop_all(self._pids)
+
+    def _stop_all(self, pids: list[int]) -> None:
+        for pid in pids:
+            _signal(pid, signal.SIGSTOP)
+        self._stopped = True
+
+    def _resume(self) -> None:
+        if self._stopped and self._proc is not None:
+            for pid in reversed(self._pids):
+                _signal(pid, signal.SIGCONT)
+        self._stopped = False
+        self._running = True
+
+    async def _watch_cpu(self, proc: asyncio.subprocess.Process) -> None:
+        """Count each step's CPU time and stop whatever runs between steps.
+
+        Every thread and child counts, also while the host serves the step's LLM calls; a step
+        over step_timeout_s of CPU time is killed. The time is read every cpu_poll_s; what ran
+        between two readings is charged to the step running at the second. A worker that uses
+        the CPU while no step runs is stopped (SIGSTOP) at once, and from then on at the end
+        of every step, until the next one starts.
+        """
+        limit = self.options.step_timeout_s
+        last = await asyncio.to_thread(proctree.cpu_seconds, proc.pid)
+        step, used, idle = self._step_id, 0.0, False
+        while proc.returncode is None:
+            await asyncio.sleep(self.options.cpu_poll_s)
+            pids = await asyncio.to_thread(proctree.tree, proc.pid)
+            now = await asyncio.to_thread(proctree.cpu_seconds_of, pids)
+            if not pids or self._proc is not proc:
+                return
+            self._pids = pids
+            delta, last = max(now - last, 0.0), now
+            same_step = self._step_id == step
+            used = used + delta if same_step else delta
+            step = self._step_id
+            was_idle, idle = idle and same_step, not self._running
+            if idle and self.options.pause_between_steps and (
+                    self._stopped or (was_idle and delta > IDLE_CPU_S)):
+                self._pause_eagerly = True
+                self._stop_all(pids)  # new processes too
+            if used > limit and proc.returncode is None:
+                self._cpu_over = (
+                    f"the step used over {limit:g}s of CPU time (step_timeout_s, all its "
+                    "threads counted, also while its LLM calls were served) and was stopped"
+                )
+                await asyncio.to_thread(proctree.kill, proc.pid)
+                return
 
     # --- framing ----------------------------------------------------------------------
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: Any, attachments: Sequence[bytes] = (),
+                    timeout: float | None = None) -> None:
+        """Write one message; _Stalled if the worker does not take it before the deadline."""
         assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write(encode(message))
-        await self._proc.stdin.drain()
-
-    async def _recv(self) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None
+        stdin = self._proc.stdin
         try:
-            header = await self._proc.stdout.readexactly(HEADER.size)
-            (size,) = HEADER.unpack(header)
-            if size > self.options.max_frame_bytes:
-                raise FrameError(f"the worker sent a {size}-byte frame, over the limit")
-            body = await self._proc.stdout.readexactly(size)
+            async with asyncio.timeout(timeout or self.options.write_timeout_s):
+                for buffer in channel.frames(message, attachments, self.options.max_frame_bytes):
+                    stdin.write(buffer)
+                    if len(buffer) > channel.HEADER.size:
+                        await stdin.drain()
+                await stdin.drain()
+        except TimeoutError:
+            raise _Stalled("the worker stopped reading its channel") from None
+
+    async def _recv(self) -> tuple[dict[str, Any], list[bytes]]:
+        """One message and its attachments; FrameError for anything malformed or too big."""
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        assembler = channel.Assembler(self.options.max_message_bytes)
+        try:
+            while True:
+                header = await stdout.readexactly(channel.HEADER.size)
+                kind, size = channel.check_header(header, self.options.max_frame_bytes)
+                done = assembler.feed(kind, await stdout.readexactly(size))
+                if done is not None:
+                    return done
         except asyncio.IncompleteReadError:
             raise EOFError("the worker closed its channel") from None
-        return decode(body)
+        except channel.FrameError as exc:
+            raise FrameError(f"the worker sent {exc}") from None
 
     async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
@@ -194,7 +336,7 @@ class Worker:
             del self._stderr_tail[:-STDERR_TAIL]
 
     async def _watch_scratch(self, proc: asyncio.subprocess.Process) -> None:
-        """Stop the worker (its whole process group) once its scratch dir breaks the quota."""
+        """Stop the worker (its whole process tree) once its scratch dir breaks the quota."""
         limit = self.options.scratch_limit_mb * MIB
         most = self.options.scratch_max_files
         while proc.returncode is None:
@@ -203,15 +345,12 @@ class Worker:
             reason = over_quota(usage, limit, most)
             if reason and proc.returncode is None:
                 self._overflow = reason
-                if hasattr(os, "killpg"):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                await asyncio.to_thread(proctree.kill, proc.pid)
+                _kill_group(proc)
                 return
 
     def stderr_tail(self) -> str:
-        return self._stderr_tail.decode("utf-8", "replace").strip()
+        return channel.safe_text(self._stderr_tail.decode("utf-8", "replace").strip())
 
     # --- steps ------------------------------------------------------------------------
     async def execute(self, code: str, handler: CallHandler) -> StepResult:
@@ -221,19 +360,25 @@ class Worker:
         self._step_id += 1
         started = time.perf_counter()
         left = self.options.step_timeout_s
+        exec_frame: ExecFrame = {"op": "exec", "id": self._step_id, "code": code}
+        self._resume()
         try:
-            await self._send({"op": "exec", "id": self._step_id, "code": code})
+            await self._send(exec_frame)
             while True:
                 t0 = time.monotonic()
-                msg = await asyncio.wait_for(self._recv(), max(left, 0.001))
+                msg, blobs = await self._until_lost(
+                    asyncio.wait_for(self._recv(), max(left, 0.001)))
                 left -= time.monotonic() - t0
                 op = msg.get("op")
                 if op == "call":
-                    await self._send(await self._serve(msg, handler))
+                    reply = await self._until_lost(self._serve(msg, blobs, handler))
+                    await self._send(reply)
                 elif op == "result":
                     if msg.get("id") != self._step_id:
                         raise FrameError("a result frame for another step")
-                    return self._step_result(msg)
+                    result = self._step_result(msg, self.options.capture_limit)
+                    await self._pause()
+                    return result
                 else:
                     raise FrameError(f"unexpected frame {op!r} during a step")
         except TimeoutError:
@@ -242,7 +387,9 @@ class Worker:
                 "was stopped"
             )
         except (EOFError, ConnectionError):
-            reason = f"the worker died during the step ({self._exit_detail()})"
+            reason = self._cpu_over or f"the worker died during the step ({self._exit_detail()})"
+        except _Stalled as exc:
+            reason = f"the worker broke the protocol ({exc})"
         except FrameError as exc:
             reason = f"the worker broke the protocol ({exc})"
         await self.restart()
@@ -253,6 +400,24 @@ class Worker:
             lost_state=reason,
         )
 
+    async def _until_lost(self, work: Awaitable[T]) -> T:
+        """`work`, unless the CPU watcher kills the worker first (then EOFError)."""
+        watcher = self._cpu_task
+        task = asyncio.ensure_future(work)
+        if watcher is None or watcher.done():
+            return await task
+        try:
+            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise EOFError("the worker was stopped")
+
     def _exit_detail(self) -> str:
         if self._overflow is not None:
             return f"stopped: {self._overflow}; its scratch files are removed"
@@ -262,11 +427,13 @@ class Worker:
                 return f"killed by {signal.Signals(-code).name}"
         return f"exit code {code}" if code is not None else "channel closed"
 
-    async def _serve(self, msg: dict[str, Any], handler: CallHandler) -> dict[str, Any]:
-        reply: dict[str, Any] = {"op": "reply", "id": msg.get("id")}
-        method, args = msg.get("method"), msg.get("args")
-        if not isinstance(method, str) or not isinstance(args, dict):
-            reply["error"] = "malformed call"
+    async def _serve(self, msg: dict[str, Any], blobs: list[bytes],
+                     handler: CallHandler) -> ReplyFrame:
+        reply: ReplyFrame = {"op": "reply", "id": msg.get("id")}
+        try:
+            method, args = _checked_call(msg, blobs)
+        except FrameError as exc:
+            reply["error"] = f"malformed call: {exc}"
             return reply
         try:
             reply["value"] = await handler(method, args)
@@ -278,22 +445,31 @@ class Worker:
         return reply
 
     @staticmethod
-    def _step_result(msg: dict[str, Any]) -> StepResult:
+    def _step_result(msg: dict[str, Any], capture_limit: int) -> StepResult:
         """The step's result; FrameError if the worker sent fields of the wrong shape."""
         answer, restored, found = msg.get("answer"), msg.get("restored", []), msg.get("vars")
-        error = msg.get("error")
+        error, final = msg.get("error"), msg.get("final")
         try:
             if not isinstance(restored, list) or not isinstance(found or {}, dict) or not (
                     error is None or isinstance(error, str)):
                 raise TypeError("restored, vars or error has the wrong type")
+            if final is not None and not _is_final(final):
+                raise TypeError("final is not {'value': text} or {'missing': name}")
+            if not isinstance(answer, dict):
+                answer = {"content": "", "ready": False}
+            content = answer.get("content", "")
+            checked: AnswerField = {"content": content if isinstance(content, str) else
+                                    str(content), "ready": answer.get("ready") is True}
+            found = cast(dict[str, Any], found or {})
             return StepResult(
-                stdout=str(msg.get("stdout", "")),
-                stderr=str(msg.get("stderr", "")),
-                error=error,
-                final=msg.get("final") if isinstance(msg.get("final"), dict) else None,
-                answer=answer if isinstance(answer, dict) else {"content": "", "ready": False},
-                restored=[str(x) for x in restored],
-                vars={str(k): str(v) for k, v in (found or {}).items()},
+                stdout=_capped(msg.get("stdout", ""), capture_limit),
+                stderr=_capped(msg.get("stderr", ""), capture_limit),
+                error=None if error is None else _capped(error, capture_limit),
+                final=final,
+                answer=dict(checked),
+                restored=[str(x)[:200] for x in restored[:MAX_RESTORED]],
+                vars={str(k)[:200]: _capped(v, VAR_CHARS)
+                      for k, v in list(found.items())[:MAX_VARS]},
                 dropped_chars=int(msg.get("dropped_chars", 0)),
                 elapsed_s=float(msg.get("elapsed", 0.0)),
             )
@@ -304,10 +480,101 @@ class Worker:
         """The text value of a REPL variable, or None when it does not exist."""
         if self._proc is None:
             return None
+        self._resume()
         try:
             await self._send({"op": "resolve", "name": name})
-            msg = await asyncio.wait_for(self._recv(), self.options.step_timeout_s)
-        except (TimeoutError, EOFError, FrameError, ConnectionError):
+            msg, _ = await asyncio.wait_for(self._recv(), self.options.step_timeout_s)
+        except (TimeoutError, EOFError, FrameError, ConnectionError, _Stalled):
             await self.restart()
             return None
-        return msg.get("value") if msg.get("found") else None
+        await self._pause()
+        value = msg.get("value")
+        return value if msg.get("found") is True and isinstance(value, str) else None
+
+
+def _plan(options: WorkerOptions, scratch: str) -> LaunchPlan:
+    """The launch plan for these options (the bwrap tier sizes its scratch tmpfs from them)."""
+    return plan_launch(options.sandbox, scratch, options.memory_limit_mb,
+                       scratch_limit_mb=options.scratch_limit_mb)
+
+
+def _checked_call(msg: dict[str, Any], blobs: list[bytes]) -> tuple[str, dict[str, Any]]:
+    """A call frame's method and arguments, checked; child contexts rebuilt from blobs."""
+    method, args = msg.get("method"), msg.get("args")
+    if not isinstance(method, str) or not isinstance(args, dict):
+        raise FrameError("no method name or no argument object")
+    if method in ("llm", "rlm"):
+        prompts = args.get("prompts")
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise FrameError("prompts is not a list of strings")
+        if not isinstance(args.get("options", {}), dict):
+            raise FrameError("options is not an object")
+    if method == "rlm":
+        args = {**args, "contexts": _child_contexts(args.get("contexts"), msg, blobs,
+                                                    len(args["prompts"]))}
+    return method, args
+
+
+def _child_contexts(refs: Any, msg: dict[str, Any], blobs: list[bytes],
+                    count: int) -> list[Any] | None:
+    """The child runs' contexts: each attachment the worker sent, checked and made safe."""
+    kinds = msg.get("attachments", [])
+    if not isinstance(kinds, list) or len(kinds) != len(blobs):
+        raise FrameError("attachments do not match the blobs sent")
+    if refs is None:
+        return None
+    if not isinstance(refs, list) or len(refs) != count:
+        raise FrameError("contexts is not a list with one entry per prompt")
+    out: list[Any] = []
+    for ref in refs:
+        if ref is None:
+            out.append(None)
+        elif isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref < len(blobs):
+            try:
+                out.append(received_context(str(kinds[ref]), blobs[ref]))
+            except channel.FrameError as exc:
+                raise FrameError(str(exc)) from None
+        else:
+            raise FrameError(f"context reference {ref!r} names no attachment")
+    return out
+
+
+def _is_final(final: Any) -> bool:
+    return (isinstance(final, dict) and len(final) == 1
+            and next(iter(final)) in ("value", "missing")
+            and isinstance(next(iter(final.values())), str))
+
+
+def _capped(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text[:limit]
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None and hasattr(os, "killpg"):  # POSIX: the whole group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the process and all it started (stopped first, so none escapes), then reap."""
+    if proc.returncode is None:
+        proctree.kill(proc.pid)  # synchronous: done even if this coroutine is cancelled
+        _kill_group(proc)
+
+    async def discard_output() -> None:  # a full, unread pipe would keep wait() waiting
+        if proc.stdout is not None:
+            with contextlib.suppress(Exception):
+                while await proc.stdout.read(1 << 20):
+                    pass
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(discard_output(), proc.wait()), KILL_WAIT_S)

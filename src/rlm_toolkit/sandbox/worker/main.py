@@ -12,6 +12,7 @@ import mmap
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,12 +57,18 @@ class HostCaller:
         self.lock = threading.Lock()
         self.next_id = 0
 
-    def __call__(self, method: str, args: dict[str, Any]) -> Any:
+    def __call__(self, method: str, args: dict[str, Any],
+                 attachments: Sequence[tuple[str, bytes]] = ()) -> Any:
         with self.lock:
             self.next_id += 1
-            self.channel.send({"op": "call", "id": self.next_id, "method": method, "args": args})
+            call: dict[str, Any] = {"op": "call", "id": self.next_id, "method": method,
+                                    "args": args}
+            if attachments:
+                call["attachments"] = [kind for kind, _ in attachments]
+            self.channel.send(call, [data for _, data in attachments])
             reply = self.channel.recv()
-        if reply.get("op") != "reply" or reply.get("id") != self.next_id:
+            expected = self.next_id
+        if reply.get("op") != "reply" or reply.get("id") != expected:
             raise RuntimeError("the host sent an unexpected reply")
         if reply.get("budget_exhausted"):
             raise BudgetExhausted(reply.get("error", "the run's budget is spent"))
@@ -73,6 +80,8 @@ class HostCaller:
 def main() -> None:
     channel = _take_protocol_fds()
     init = channel.recv()
+    channel.max_frame = int(init.get("max_frame_bytes", channel.max_frame))
+    channel.max_message = int(init.get("max_message_bytes", channel.max_message))
     if init.get("lockdown"):
         from worker.lockdown import apply
 

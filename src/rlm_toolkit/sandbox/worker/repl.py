@@ -8,9 +8,10 @@ import linecache
 import sys
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
+from .channel import encode_value
 from .helpers import describe, grep, split_document
 
 PROTECTED = (
@@ -58,7 +59,11 @@ class CappedWriter(io.TextIOBase):
         return "".join(self.parts)
 
 
-Caller = Callable[[str, dict[str, Any]], Any]
+class Caller(Protocol):
+    """Sends one request to the host and returns its value; big contexts go as attachments."""
+
+    def __call__(self, method: str, args: dict[str, Any],
+                 attachments: Sequence[tuple[str, bytes]] = ...) -> Any: ...
 
 
 class MemoryProxy:
@@ -135,7 +140,18 @@ class Repl:
         texts = [_text(p) for p in prompts]
         if contexts is not None and len(contexts) != len(texts):
             raise ValueError("rlm_batch: give one context per prompt, or none")
-        reply = self._call("rlm", {"prompts": texts, "contexts": contexts})
+        # Each context crosses as an attachment (raw bytes in frames), never inside the JSON.
+        attachments: list[tuple[str, bytes]] = []
+        refs: list[int | None] | None = None
+        if contexts is not None:
+            refs = []
+            for ctx in contexts:
+                if ctx is None:
+                    refs.append(None)
+                else:
+                    refs.append(len(attachments))
+                    attachments.append(encode_value(ctx))
+        reply = self._call("rlm", {"prompts": texts, "contexts": refs}, attachments)
         return [_item(r) for r in reply]
 
     def final(self, value: Any) -> Any:
