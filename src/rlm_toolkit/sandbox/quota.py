@@ -79,11 +79,70 @@ def _walk(root: str, stop_bytes: int, stop_entries: int) -> Usage:
     return Usage(used, entries)
 
 
-def scratch_usage(root: str, stop_bytes: int, stop_entries: int) -> Usage:
+def _children() -> list[int]:
+    """The pids of this process's children (of every thread)."""
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), \
+                    open(f"/proc/self/task/{task}/children", encoding="ascii") as fh:
+                pids += [int(p) for p in fh.read().split()]
+    return pids
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def held_unlinked(root: str, pids: list[int] | None = None) -> int:
+    """Bytes of files on scratch's file system that the worker holds open with no name left
+    (unlinked, or made with O_TMPFILE): the walk cannot see them, /proc/<pid>/fd can.
+
+    `pids` are the worker's processes; by default, the children of this host whose working
+    folder is in `root`. Needs the right to read the worker's /proc/<pid>/fd (a root host,
+    or a worker that stays dumpable); 0 where it cannot look.
+    """
+    try:
+        device = os.stat(root).st_dev
+    except OSError:
+        return 0
+    if pids is None:
+        real = os.path.realpath(root)
+        pids = []
+        for pid in _children():
+            with contextlib.suppress(OSError):
+                if _under(os.readlink(f"/proc/{pid}/cwd"), real):
+                    pids.append(pid)
+    held = 0
+    seen: set[tuple[int, int]] = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                st = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 0 and st.st_dev == device and \
+                    (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                held += st.st_blocks * 512
+    return held
+
+
+def scratch_usage(root: str, stop_bytes: int, stop_entries: int,
+                  pids: list[int] | None = None) -> Usage:
     """Bytes on disk and entries under `root`; stops counting once past either limit or at
     the first unsafe thing (a setuid/setgid file, a folder opened to others, a too-deep tree).
+
+    Files the worker holds open after unlinking them (or made with O_TMPFILE) count too.
     """
-    return _walk(root, stop_bytes, stop_entries)
+    usage = _walk(root, stop_bytes, stop_entries)
+    if usage.unsafe or usage.bytes > stop_bytes or usage.entries > stop_entries:
+        return usage
+    return Usage(usage.bytes + held_unlinked(root, pids), usage.entries)
 
 
 def over_quota(usage: Usage, limit_bytes: int, max_entries: int) -> str | None:
