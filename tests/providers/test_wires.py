@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
 
 import pytest
 
-from rlm_toolkit.errors import AuthenticationError, ProviderError, ProviderUnreachable
+from rlm_toolkit.errors import (
+    AuthenticationError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderUnreachable,
+)
 from rlm_toolkit.providers import resolve
 from rlm_toolkit.providers.base import CompletionOptions, Message
+from rlm_toolkit.providers.resilience import ResiliencePolicy
 from rlm_toolkit.testing.servers import Fault
 
-from .wires import Wire, fast, wire_params
+from .wires import WIRES, Wire, fast, wire_params
 
 PROMPT: list[Message] = [
     {"role": "system", "content": "You are terse."},
@@ -140,3 +150,97 @@ def test_unreachable_server_is_a_clear_error(wire: Wire) -> None:
     with pytest.raises(ProviderUnreachable) as info:
         asyncio.run(provider.complete(PROMPT, CompletionOptions()))
     assert "127.0.0.1:9" in str(info.value)
+
+
+@wire_params
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+def test_a_reply_cut_mid_body_is_reported_as_cut(wire: Wire, stream: bool) -> None:
+    options = CompletionOptions(on_token=lambda t: None) if stream else None
+    with wire.server(["a reply long enough to be cut in half"], faults=[Fault.cut()]) as srv, \
+            pytest.raises(ProviderResponseError) as info:
+        call(wire, srv, options, resilience=False)
+    message = str(info.value)
+    assert not isinstance(info.value, ProviderUnreachable)
+    assert "Is the server running" not in message
+    assert info.value.retryable
+    assert "cut off mid-body" in message, message
+
+
+@wire_params
+def test_a_server_that_accepts_and_never_answers_times_out(wire: Wire) -> None:
+    """The loopback server takes the connection and reads the request, then says nothing."""
+    with silent_server() as url, pytest.raises(ProviderError) as info:
+        provider = resolve(wire.spec, base_url=url + wire.server.url_suffix, api_key="k",
+                           resilience=ResiliencePolicy(timeout_s=0.3, total_timeout_s=5,
+                                                       max_retries=1, base_delay_s=0.01))
+        asyncio.run(provider.complete(PROMPT, CompletionOptions()))
+    assert info.value.status == 408 and info.value.retryable
+    assert "timed out after 0.3s" in str(info.value)
+    assert "gave up after 2 attempts" in str(info.value)
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts every connection and never writes a byte."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.settimeout(0.05)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        sock.close()
+
+
+@pytest.mark.parametrize("wire", [w for w in WIRES if w.name != "gemini"],
+                         ids=lambda w: w.name)  # Gemini's SDK has one timeout for everything
+def test_a_host_that_takes_no_connections_fails_on_the_connect_timeout(wire: Wire) -> None:
+    """A listener whose accept queue is full: the client's connection is never completed."""
+    with full_listener() as url, pytest.raises(ProviderUnreachable) as info:
+        provider = resolve(wire.spec, base_url=url + wire.server.url_suffix, api_key="k",
+                           resilience=False, max_retries=0, connect_timeout_s=0.2,
+                           timeout_s=600)
+        asyncio.run(provider.complete(PROMPT, CompletionOptions()))
+    assert "within the connect timeout" in str(info.value)
+    assert url in str(info.value)
+
+
+@contextlib.contextmanager
+def full_listener() -> Iterator[str]:
+    """A socket on 127.0.0.1 that listens but never accepts, its queue filled by others."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(0)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(sock.getsockname())
+        fillers.append(filler)
+    try:
+        yield url
+    finally:
+        for filler in fillers:
+            filler.close()
+        sock.close()

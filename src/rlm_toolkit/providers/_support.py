@@ -10,7 +10,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from ..errors import AuthenticationError, MissingDependency, ProviderError, ProviderUnreachable
+from ..errors import (
+    AuthenticationError,
+    MissingDependency,
+    ProviderError,
+    ProviderResponseError,
+    ProviderUnreachable,
+)
 from .base import Provider
 
 T = TypeVar("T")
@@ -177,19 +183,74 @@ async def retry_without_temperature(
         return await call(messages, options)
 
 
-def unreachable(name: str, where: str | None, exc: BaseException) -> ProviderUnreachable:
-    """The toolkit error for a connection that failed or broke mid-way."""
+def unreachable(name: str, where: str | None, exc: BaseException) -> ProviderError:
+    """The toolkit error for a connection that failed or broke: `ProviderUnreachable` when it
+    could not be opened, `ProviderResponseError` when it broke after the request went out
+    (a reply cut off mid-body, a server that closed the connection without answering)."""
+    chain = causes(exc)
+    where = where or "its default endpoint"
+    broke = next((e for e in chain if type(e).__name__ in BROKEN_REPLY), None)
+    if broke is not None:
+        detail = f"{type(broke).__name__}: {broke}"
+        if any(mark in str(broke).lower() for mark in CUT_MARKS):
+            what = ("the reply was cut off mid-body: the connection closed before the whole "
+                    "response arrived")
+        else:
+            what = "the connection broke after the request was sent, before a complete reply"
+        return ProviderResponseError(
+            f"{name} at {where}: {what} ({detail}). The server reset or crashed mid-reply, or a "
+            "proxy cut it; the call is retried, and if it keeps happening check the server's log",
+            retryable=True,
+        )
+    inner = chain[-1]
     return ProviderUnreachable(
-        f"lost or could not open the connection to {name} at {where or 'its default endpoint'}: "
-        f"{type(exc).__name__}: {exc}. Is the server running and the base_url right?",
+        f"could not connect to {name} at {where}: {type(inner).__name__}: {inner}. "
+        "Is the server running and the base_url right?",
         retryable=True,
     )
 
 
-def timed_out(name: str, exc: BaseException | None = None) -> ProviderError:
-    """The toolkit error for a request that took longer than its timeout."""
-    extra = f": {exc}" if exc else ""
+#: Exception types (by name, across httpx, httpcore, h11 and aiohttp) raised when a
+#: connection breaks after the request was sent.
+BROKEN_REPLY = frozenset({
+    "RemoteProtocolError", "ReadError", "WriteError", "LocalProtocolError", "ClientPayloadError",
+    "ServerDisconnectedError", "ContentLengthError", "TransferEncodingError", "IncompleteRead",
+    "ConnectionResetError", "BrokenPipeError",
+})
+#: Words in those exceptions' messages that mean the body itself was cut short.
+CUT_MARKS = ("complete message body", "incomplete chunked", "payload is not completed",
+             "content length", "transfer length", "incompleteread")
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from, outermost first."""
+    chain = [exc]
+    while len(chain) < 16:
+        nxt = chain[-1].__cause__ or chain[-1].__context__
+        if nxt is None or nxt in chain:
+            break
+        chain.append(nxt)
+    return chain
+
+
+def timed_out(name: str, exc: BaseException | None = None,
+              where: str | None = None) -> ProviderError:
+    """The toolkit error for a request that took longer than its timeout; a connection that
+    could not be opened in time is `ProviderUnreachable`."""
+    chain = causes(exc) if exc is not None else []
+    if any(type(e).__name__ in CONNECT_TIMEOUTS for e in chain):
+        return ProviderUnreachable(
+            f"could not connect to {name} at {where or 'its default endpoint'} within the "
+            "connect timeout: is the server running and the base_url right? "
+            "(connect_timeout_s=... sets the limit)",
+            retryable=True,
+        )
+    extra = f": {str(exc) or type(exc).__name__}" if exc is not None else ""
     return ProviderError(f"{name} timed out{extra}", retryable=True, status=408)
+
+
+#: Timeout types (httpx, httpcore, aiohttp) raised while opening a connection.
+CONNECT_TIMEOUTS = frozenset({"ConnectTimeout", "ConnectionTimeoutError"})
 
 
 TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "h11", "anyio", "aiohttp"})
@@ -199,7 +260,7 @@ def transport_error(name: str, where: str | None, exc: BaseException) -> Provide
     """Map an exception outside an SDK's own hierarchy (transport, bad JSON) to a toolkit error."""
     module = (type(exc).__module__ or "").split(".")[0]
     if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
-        return timed_out(name, exc)
+        return timed_out(name, exc, where)
     if module in TRANSPORT_MODULES or isinstance(exc, (ConnectionError, OSError)):
         return unreachable(name, where, exc)
     if isinstance(exc, ValueError):  # JSON that does not parse or validate

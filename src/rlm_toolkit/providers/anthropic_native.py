@@ -10,10 +10,9 @@ model that answers 400 about it is asked again without it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from ..errors import AuthenticationError, ProviderError
+from ..errors import ProviderError
 from ._support import (
     LoopLocal,
     chat_turns,
@@ -26,7 +25,8 @@ from ._support import (
     unreachable,
 )
 from .base import Completion, CompletionOptions, Message, Usage
-from .pricing import Price, cost_of, is_loopback, lookup
+from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .pricing import Price
 
 DEFAULT_MAX_TOKENS = 8192
 CACHE = {"type": "ephemeral"}
@@ -34,8 +34,12 @@ CACHE = {"type": "ephemeral"}
 NO_TEMPERATURE = ("claude-opus-4-7", "claude-opus-4-8", "claude-opus-5", "claude-sonnet-5")
 
 
-class AnthropicProvider:
-    """A Claude model through the Messages API."""
+class AnthropicProvider(BaseProvider):
+    """A Claude model through the Messages API. Timeouts: 120 s a request, 10 s to connect
+    (`timeout_s`, `connect_timeout_s`; see `BaseProvider`)."""
+
+    provider = "anthropic"
+    key_env = ("ANTHROPIC_API_KEY",)
 
     def __init__(
         self,
@@ -46,7 +50,8 @@ class AnthropicProvider:
         api_key_env: str = "ANTHROPIC_API_KEY",
         context_window: int | None = 200_000,
         price: Price | None = None,
-        timeout_s: float = 600.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_retries: int = 2,
         prompt_caching: bool = True,
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
@@ -54,36 +59,20 @@ class AnthropicProvider:
         free: bool | None = None,
     ) -> None:
         sdk = require("anthropic", "anthropic", "anthropic", "the Anthropic provider")
+        super().__init__(model, base_url=base_url, context_window=context_window, price=price,
+                         free=free, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
         self._sdk = sdk
-        self.model = model
-        self.provider = "anthropic"
-        self.base_url = base_url
         self.prompt_caching = prompt_caching
         self.default_max_tokens = default_max_tokens
         self.send_temperature = not model.startswith(NO_TEMPERATURE)
-        self._context_window = context_window
-        self._free = is_loopback(base_url) if free is None else free
-        self._price = price if price is not None else lookup(f"anthropic/{model}")
-        key = api_key or os.environ.get(api_key_env) or None
-        if key is None and base_url is None:
-            raise AuthenticationError(
-                f"No API key for anthropic: set {api_key_env} or pass api_key=..."
-            )
-        kwargs: dict[str, Any] = {"api_key": key or "not-needed", "timeout": timeout_s,
-                                  "max_retries": max_retries}
+        key = self.get_key(api_key, env=(api_key_env,), required=base_url is None)
+        kwargs: dict[str, Any] = {"api_key": key or "not-needed",
+                                  "timeout": self.http_timeout(sdk.Timeout), "max_retries": max_retries}
         if base_url:
             kwargs["base_url"] = base_url
         if default_headers:
             kwargs["default_headers"] = default_headers
         self._clients: LoopLocal[Any] = LoopLocal(lambda: sdk.AsyncAnthropic(**kwargs))
-
-    @property
-    def name(self) -> str:
-        return f"anthropic/{self.model}"
-
-    @property
-    def context_window(self) -> int | None:
-        return self._context_window
 
     def build_request(self, messages: list[Message], options: CompletionOptions) -> dict[str, Any]:
         """The Messages API request for `messages` (system split out, cache marks set)."""
@@ -107,7 +96,7 @@ class AnthropicProvider:
         if options.stop:
             request["stop_sequences"] = options.stop
         if options.timeout_s is not None:
-            request["timeout"] = options.timeout_s
+            request["timeout"] = self.http_timeout(self._sdk.Timeout, options.timeout_s)
         body = dict(options.extra)
         if options.temperature is not None and self.send_temperature:
             # Sent in the body: newer SDK releases dropped the keyword, the API still takes it.
@@ -172,13 +161,10 @@ class AnthropicProvider:
                                 retryable=True)
         return Completion("".join(parts), usage, model, stop, self._cost(usage))
 
-    def _cost(self, usage: Usage) -> float | None:
-        return 0.0 if self._free else cost_of(usage, self._price)
-
     def _translate(self, exc: Any) -> ProviderError:
         sdk = self._sdk
         if isinstance(exc, sdk.APITimeoutError):
-            return timed_out(self.name, exc)
+            return timed_out(self.name, exc, self.base_url)
         if isinstance(exc, sdk.APIConnectionError):
             return unreachable(self.name, self.base_url, exc)
         status = getattr(exc, "status_code", None)

@@ -7,10 +7,9 @@ thoughts as output, thoughts as reasoning tokens, cached content as cached token
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from ..errors import AuthenticationError, ProviderError
+from ..errors import ProviderError
 from ._support import (
     LoopLocal,
     chat_turns,
@@ -20,13 +19,20 @@ from ._support import (
     transport_error,
 )
 from .base import Completion, CompletionOptions, Message, Usage
-from .pricing import Price, cost_of, is_loopback, lookup
+from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .pricing import Price
 
 KEY_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 
-class GeminiProvider:
-    """A Gemini model through the Gemini Developer API (or any server speaking its wire)."""
+class GeminiProvider(BaseProvider):
+    """A Gemini model through the Gemini Developer API (or any server speaking its wire).
+
+    Timeout: 120 s a request (`timeout_s`); the SDK has no separate connect timeout.
+    """
+
+    provider = "gemini"
+    key_env = KEY_VARS
 
     def __init__(
         self,
@@ -37,7 +43,8 @@ class GeminiProvider:
         api_key_env: str | None = None,
         context_window: int | None = 1_048_576,
         price: Price | None = None,
-        timeout_s: float = 600.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_retries: int = 2,
         api_version: str | None = None,
         default_headers: dict[str, str] | None = None,
@@ -47,20 +54,12 @@ class GeminiProvider:
         self._types = require("google.genai.types", "google-genai", "gemini", "the Gemini provider")
         self._errors = require("google.genai.errors", "google-genai", "gemini",
                                "the Gemini provider")
-        self.model = model
-        self.provider = "gemini"
-        self.base_url = base_url
-        self._context_window = context_window
-        self._free = is_loopback(base_url) if free is None else free
-        self._price = price if price is not None else lookup(f"gemini/{model}")
-        names = (api_key_env,) if api_key_env else KEY_VARS
-        key = api_key or next((os.environ[n] for n in names if os.environ.get(n)), None)
-        if key is None and base_url is None:
-            raise AuthenticationError(
-                f"No API key for gemini: set {' or '.join(names)} or pass api_key=..."
-            )
+        super().__init__(model, base_url=base_url, context_window=context_window, price=price,
+                         free=free, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
+        key = self.get_key(api_key, env=(api_key_env,) if api_key_env else None,
+                           required=base_url is None)
         http: dict[str, Any] = {
-            "timeout": int(timeout_s * 1000),
+            "timeout": int(self.timeout_s * 1000),
             "retry_options": self._types.HttpRetryOptions(attempts=max_retries + 1),
         }
         if base_url:
@@ -73,14 +72,6 @@ class GeminiProvider:
         self._clients: LoopLocal[Any] = LoopLocal(
             lambda: genai.Client(api_key=key or "not-needed", http_options=options)
         )
-
-    @property
-    def name(self) -> str:
-        return f"gemini/{self.model}"
-
-    @property
-    def context_window(self) -> int | None:
-        return self._context_window
 
     def build_request(self, messages: list[Message], options: CompletionOptions) -> dict[str, Any]:
         """The generateContent arguments: contents, and a config with the system prompt."""
@@ -143,9 +134,6 @@ class GeminiProvider:
             raise ProviderError(f"{self.name}: the stream ended before it finished",
                                 retryable=True)
         return Completion("".join(parts), usage, model, finish, self._cost(usage))
-
-    def _cost(self, usage: Usage) -> float | None:
-        return 0.0 if self._free else cost_of(usage, self._price)
 
     def _translate(self, exc: Any) -> ProviderError:
         status = getattr(exc, "code", None)

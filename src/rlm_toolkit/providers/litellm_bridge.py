@@ -15,11 +15,16 @@ from typing import Any, cast
 from ..errors import ProviderError
 from ._support import parse_retry_after, require, status_error, transport_error
 from .base import Completion, CompletionOptions, Message, Usage
-from .pricing import Price, cost_of, is_loopback, lookup
+from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .pricing import Price, lookup
 
 
-class LiteLLMProvider:
-    """Any model LiteLLM can reach, as a toolkit provider."""
+class LiteLLMProvider(BaseProvider):
+    """Any model LiteLLM can reach, as a toolkit provider. LiteLLM finds the credentials
+    itself (AWS, GCP, IBM variables); `api_key` overrides them. Timeout: 120 s a request."""
+
+    provider = "litellm"
+    key_env = ()
 
     def __init__(
         self,
@@ -29,7 +34,8 @@ class LiteLLMProvider:
         api_key: str | None = None,
         context_window: int | None = None,
         price: Price | None = None,
-        timeout_s: float = 600.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_retries: int = 2,
         extra: dict[str, Any] | None = None,
         free: bool | None = None,
@@ -37,24 +43,13 @@ class LiteLLMProvider:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         self._litellm = cast(Any, require("litellm", "litellm", "litellm", "the LiteLLM bridge"))
         self._litellm.suppress_debug_info = True  # our errors explain; no banner
-        self.model = model
-        self.provider = "litellm"
-        self.base_url = base_url
-        self.api_key = api_key
-        self.timeout_s = timeout_s
+        if price is None:
+            price = lookup(f"litellm/{model}") or lookup(model)
+        super().__init__(model, base_url=base_url, context_window=context_window, price=price,
+                         free=free, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
+        self.api_key = self.get_key(api_key, required=False)
         self.max_retries = max_retries
         self._extra = extra or {}
-        self._context_window = context_window
-        self._free = is_loopback(base_url) if free is None else free
-        self._price = price if price is not None else (lookup(f"litellm/{model}") or lookup(model))
-
-    @property
-    def name(self) -> str:
-        return f"litellm/{self.model}"
-
-    @property
-    def context_window(self) -> int | None:
-        return self._context_window
 
     def build_request(self, messages: list[Message], options: CompletionOptions) -> dict[str, Any]:
         """The `litellm.acompletion` keyword arguments."""
@@ -124,9 +119,6 @@ class LiteLLMProvider:
             return status_error(self.name, status, str(exc),
                                 retry_after=parse_retry_after(headers))
         return transport_error(self.name, self.base_url, exc)
-
-    def _cost(self, usage: Usage) -> float | None:
-        return 0.0 if self._free else cost_of(usage, self._price)
 
     async def aclose(self) -> None:
         return None

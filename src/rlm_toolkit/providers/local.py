@@ -18,6 +18,7 @@ from ..local import models
 from ..local.runtime import DEFAULT_N_CTX, Generation, LocalRuntime
 from ._support import timed_out
 from .base import Completion, CompletionOptions, Message, Usage
+from .base_provider import BaseProvider
 
 
 def model_file(model: str) -> Path:
@@ -33,8 +34,12 @@ def model_file(model: str) -> Path:
     return found if found is not None else models.install(model)
 
 
-class LocalProvider:
-    """A llama.cpp model in this process. Temperature 0 unless asked otherwise."""
+class LocalProvider(BaseProvider):
+    """A llama.cpp model in this process. Temperature 0 unless asked otherwise. Free, no key;
+    its window is the runtime's `n_ctx`."""
+
+    provider = "local"
+    key_env = ()
 
     def __init__(self, model: str = models.DEFAULT_MODEL, *, n_ctx: int = DEFAULT_N_CTX,
                  n_threads: int | None = None, slots: int = 2, seed: int = 0,
@@ -44,16 +49,12 @@ class LocalProvider:
         if unknown:
             raise ConfigError(f"the local provider does not take {', '.join(sorted(unknown))}; "
                               "it takes n_ctx, n_threads, slots, seed and max_tokens")
-        self.model = model
+        super().__init__(model, free=True)
         self.path = model_file(model)
         self.runtime = LocalRuntime(self.path, n_ctx=n_ctx, n_threads=n_threads, slots=slots,
                                     seed=seed)
         self.max_tokens = max_tokens
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlm-local")
-
-    @property
-    def name(self) -> str:
-        return f"local/{self.model}"
 
     @property
     def context_window(self) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import ProviderError
 from ._support import LoopLocal, require, status_error, transport_error
 from .base import Completion, CompletionOptions, Message, Usage
+from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
 
 DEFAULT_HOST = "127.0.0.1:11434"
 CHARS_PER_TOKEN = 3  # conservative: code and non-English text run below 4 characters a token
@@ -36,8 +37,14 @@ def window_for(messages: list[Message], reply_tokens: int, *, minimum: int = 819
     return max(minimum, -(-need // step) * step)
 
 
-class OllamaProvider:
-    """A model served by Ollama, through its native chat API."""
+class OllamaProvider(BaseProvider):
+    """A model served by Ollama, through its native chat API. Free; no key needed (one given
+    is sent as a bearer token, for a proxy). Timeouts: 120 s a request, 10 s to connect
+    (`timeout_s`, `connect_timeout_s`; see `BaseProvider`); raise `timeout_s` for a slow
+    model on a CPU."""
+
+    provider = "ollama"
+    key_env = ()
 
     def __init__(
         self,
@@ -46,7 +53,8 @@ class OllamaProvider:
         base_url: str | None = None,
         api_key: str | None = None,
         context_window: int | None = None,
-        timeout_s: float = 600.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_retries: int = 0,
         min_num_ctx: int = 8192,
         reply_tokens: int = 4096,
@@ -54,31 +62,23 @@ class OllamaProvider:
         default_headers: dict[str, str] | None = None,
     ) -> None:
         sdk = require("ollama", "ollama", "ollama", "the Ollama provider")
+        url = (base_url or ollama_base_url()).rstrip("/")
+        url = url[:-3] if url.endswith("/v1") else url
+        super().__init__(model, base_url=url, context_window=context_window, free=True,
+                         timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
         self._sdk = sdk
-        self.model = model
-        self.provider = "ollama"
-        self.base_url = (base_url or ollama_base_url()).rstrip("/")
-        if self.base_url.endswith("/v1"):
-            self.base_url = self.base_url[:-3]
-        self._context_window = context_window
         self.min_num_ctx = min_num_ctx
         self.reply_tokens = reply_tokens
         self.keep_alive = keep_alive
         headers = dict(default_headers or {})
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        url = self.base_url
+        key = self.get_key(api_key, required=False)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        httpx = require("httpx", "ollama", "ollama", "the Ollama provider")  # ollama's HTTP client
+        timeout = self.http_timeout(httpx.Timeout)
         self._clients: LoopLocal[Any] = LoopLocal(
-            lambda: sdk.AsyncClient(host=url, timeout=timeout_s, headers=headers or None)
+            lambda: sdk.AsyncClient(host=url, timeout=timeout, headers=headers or None)
         )
-
-    @property
-    def name(self) -> str:
-        return f"ollama/{self.model}"
-
-    @property
-    def context_window(self) -> int | None:
-        return self._context_window
 
     def build_request(self, messages: list[Message], options: CompletionOptions) -> dict[str, Any]:
         """The /api/chat arguments, with a num_ctx that fits the whole prompt."""
@@ -141,7 +141,7 @@ class OllamaProvider:
         usage = Usage(input_tokens=response.prompt_eval_count or 0,
                       output_tokens=response.eval_count or 0)
         return Completion(text, usage, response.model or self.model,
-                          response.done_reason or "stop", 0.0)
+                          response.done_reason or "stop", self._cost(usage))
 
     async def aclose(self) -> None:
         client = self._clients.pop_current()

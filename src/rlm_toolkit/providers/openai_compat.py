@@ -6,12 +6,11 @@ gateways, test servers on loopback). No client-side throttling; no key needed fo
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import openai
 
-from ..errors import AuthenticationError, ProviderError
+from ..errors import ProviderError
 from ._support import (
     LoopLocal,
     parse_retry_after,
@@ -22,20 +21,25 @@ from ._support import (
     unreachable,
 )
 from .base import Completion, CompletionOptions, Message, Usage
-from .pricing import Price, cost_of, is_loopback, lookup
+from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .pricing import Price
 
 NO_KEY = "not-needed"
 
 
-class OpenAICompatibleProvider:
+class OpenAICompatibleProvider(BaseProvider):
     """A chat model behind an OpenAI-compatible endpoint.
 
     `free=True` marks a self-hosted server (cost $0 wherever it runs), `free=False` a gateway
     that bills (cost from the price table even on loopback); by default loopback URLs are free.
     `require_key=True` refuses to start without a key even with a base_url. A model that
     rejects `temperature` (OpenAI's reasoning models take only the default) is asked again
-    without it, and never sent one again.
+    without it, and never sent one again. Timeouts: 120 s a request, 10 s to connect
+    (`timeout_s`, `connect_timeout_s`; see `BaseProvider`).
     """
+
+    provider = "openai"
+    key_env = ("OPENAI_API_KEY",)
 
     def __init__(
         self,
@@ -47,32 +51,26 @@ class OpenAICompatibleProvider:
         provider: str = "openai",
         context_window: int | None = None,
         price: Price | None = None,
-        timeout_s: float = 600.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         max_retries: int = 2,
         default_headers: dict[str, str] | None = None,
         extra_body: dict[str, Any] | None = None,
         free: bool | None = None,
         require_key: bool | None = None,
     ) -> None:
-        self.model = model
-        self.provider = provider
-        self.base_url = base_url
-        self._context_window = context_window
-        self._free = is_loopback(base_url) if free is None else free
-        self._price = price if price is not None else lookup(f"{provider}/{model}")
-        key = api_key or (os.environ.get(api_key_env) if api_key_env else None) or None
+        super().__init__(model, base_url=base_url, context_window=context_window, price=price,
+                         free=free, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s,
+                         provider=provider)
         needs_key = require_key if require_key is not None else base_url is None
-        if key is None and needs_key:
-            raise AuthenticationError(
-                f"No API key for {provider}: set {api_key_env or 'the key'} or pass api_key=..., "
-                "or pass base_url=... to reach a local server that needs none"
-            )
+        key = self.get_key(api_key, env=(api_key_env,) if api_key_env else (),
+                           required=needs_key)
         self._extra_body = extra_body or {}
         self.send_temperature = True
         kwargs: dict[str, Any] = {
             "api_key": key or NO_KEY,
             "base_url": base_url,
-            "timeout": timeout_s,
+            "timeout": self.http_timeout(openai.Timeout),
             "max_retries": max_retries,
             "default_headers": default_headers,
         }
@@ -84,14 +82,6 @@ class OpenAICompatibleProvider:
     def _client(self) -> openai.AsyncOpenAI:
         """One SDK client per event loop: an HTTP pool cannot be shared across loops."""
         return self._clients.get()
-
-    @property
-    def name(self) -> str:
-        return f"{self.provider}/{self.model}"
-
-    @property
-    def context_window(self) -> int | None:
-        return self._context_window
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         completion: Completion = await retry_without_temperature(
@@ -107,7 +97,7 @@ class OpenAICompatibleProvider:
         if options.stop:
             kwargs["stop"] = options.stop
         if options.timeout_s is not None:
-            kwargs["timeout"] = options.timeout_s
+            kwargs["timeout"] = self.http_timeout(openai.Timeout, options.timeout_s)
         extra = {**self._extra_body, **options.extra}
         if extra:
             kwargs["extra_body"] = extra
@@ -156,12 +146,9 @@ class OpenAICompatibleProvider:
             raise ProviderError(f"{self.name}: the stream ended before it finished", retryable=True)
         return Completion("".join(parts), usage, model, finish, self._cost(usage))
 
-    def _cost(self, usage: Usage) -> float | None:
-        return 0.0 if self._free else cost_of(usage, self._price)
-
     def _translate(self, exc: openai.APIError) -> ProviderError:
         if isinstance(exc, openai.APITimeoutError):
-            return timed_out(self.name, exc)
+            return timed_out(self.name, exc, self.base_url)
         if isinstance(exc, openai.APIConnectionError):
             return unreachable(self.name, self.base_url, exc)
         status = getattr(exc, "status_code", None)
