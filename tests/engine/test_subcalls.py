@@ -85,3 +85,19 @@ def test_prompt_larger_than_sub_window_is_refused_with_advice() -> None:
     make_rlm(root, sub).run(context=DOC, query="q")
     assert sub.calls == 0
     assert "larger than scripted/model's window of 1,000" in root.requests[1][-1]["content"]
+
+
+def test_a_child_run_over_a_dict_context_sees_it_described_and_whole() -> None:
+    def reply(messages: list[dict[str, str]]) -> str:
+        task = messages[1]["content"]
+        if task.startswith("Query: count"):  # the child
+            return repl("FINAL(str(len(context['rows'])) + ' ' + context['when'])")
+        return repl("FINAL(rlm_query('count', context={'rows': list(range(40)), "
+                    "'when': 'today'}))")
+
+    root = ScriptedLLM(reply)
+    result = make_rlm(root, max_depth=1).run(context="parent text", query="delegate")
+    assert result.answer == "40 today"
+    child_task = next(r[1]["content"] for r in root.requests
+                      if r[1]["content"].startswith("Query: count"))
+    assert "- type: dict" in child_task and "dict with 2 keys" in child_task
