@@ -2,7 +2,8 @@
 
 from .config import RLMConfig
 from .events import Event
-from .result import RLMResult
+from .ports import Memory
+from .result import RLMResult, Status
 from .rlm import RLM
 
-__all__ = ["RLM", "Event", "RLMConfig", "RLMResult"]
+__all__ = ["RLM", "Event", "Memory", "RLMConfig", "RLMResult", "Status"]
