@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,14 @@ def test_a_dict_with_a_datetime_runs_and_the_repl_sees_what_the_model_was_told()
     assert repr(str(when)) in root.requests[1][-1]["content"]  # the REPL holds that text
 
 
-def test_the_context_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_context_is_encoded_once_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
+    threads: list[str] = []
     real = context_module.encode_context
 
     def counting(value: object) -> object:
         calls.append(value)
+        threads.append(threading.current_thread().name)
         return real(value)
 
     monkeypatch.setattr(context_module, "encode_context", counting)
@@ -44,6 +47,7 @@ def test_the_context_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     result = make_rlm(root).run(context=[{"a": i} for i in range(500)], query="How many?")
     assert result.answer == "500"
     assert len(calls) == 1
+    assert threads != [threading.main_thread().name]  # run.run() keeps its loop in this thread
 
 
 def test_a_dict_nested_10000_deep_is_refused_with_one_clear_error() -> None:
