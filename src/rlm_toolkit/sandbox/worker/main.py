@@ -97,9 +97,7 @@ def main() -> None:
             return
         op = msg.get("op")
         if op == "exec":
-            result = repl.run(msg["code"])
-            result["id"] = msg.get("id")
-            channel.send(result)
+            channel.send(repl.run(msg["code"], msg.get("id")))
         elif op == "resolve":
             channel.send(repl.resolve(msg["name"]))
         elif op == "shutdown":

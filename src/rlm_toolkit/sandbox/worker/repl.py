@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .channel import encode_value
+from .frames import ResultFrame, ValueFrame
 from .helpers import describe, grep, split_document
 
 PROTECTED = (
@@ -92,7 +93,7 @@ class Repl:
         self._call = call_host
         self.capture_limit = capture_limit
         self.steps = 0
-        self._final: dict[str, Any] | None = None
+        self._final: dict[str, str] | None = None
         self.ns: dict[str, Any] = {"__name__": "__repl__", "__builtins__": __builtins__}
         self.originals: dict[str, Any] = {
             "context": context,
@@ -184,8 +185,8 @@ class Repl:
                 break
         return out
 
-    def run(self, code: str) -> dict[str, Any]:
-        """Run one step; report its output, error, final answer and state."""
+    def run(self, code: str, step_id: Any = None) -> ResultFrame:
+        """Run step `step_id`; report its output, error, final answer and state."""
         self.steps += 1
         self._final = None
         filename = f"<repl-{self.steps}>"
@@ -210,6 +211,7 @@ class Repl:
             answer = {"content": "", "ready": False}
         return {
             "op": "result",
+            "id": step_id,
             "stdout": out.getvalue(),
             "stderr": err.getvalue(),
             "dropped_chars": out.dropped + err.dropped,
@@ -234,7 +236,7 @@ class Repl:
         else:
             exec(compile(tree, filename, "exec"), self.ns)
 
-    def _resolve_final(self) -> dict[str, Any] | None:
+    def _resolve_final(self) -> dict[str, str] | None:
         if self._final is None or "var" not in self._final:
             return self._final
         name = self._final["var"]
@@ -248,7 +250,7 @@ class Repl:
             self.ns[name] = self.originals[name]
         return restored
 
-    def resolve(self, name: str) -> dict[str, Any]:
+    def resolve(self, name: str) -> ValueFrame:
         """The value of a variable as text, for FINAL_VAR written outside code."""
         name = name.strip().strip("'\"")
         if name in self.ns and name not in self.originals and not name.startswith("__"):
