@@ -94,6 +94,44 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
+def _workers(root: str, pids: list[int] | None) -> list[int]:
+    """The worker's processes: `pids`, else the children of this host working in `root`, and
+    their descendants (bubblewrap's init and the worker inside the jail)."""
+    if pids is None:
+        real = os.path.realpath(root)
+        pids = []
+        for pid in _children():
+            with contextlib.suppress(OSError):
+                if _under(os.readlink(f"/proc/{pid}/cwd"), real):
+                    pids.append(pid)
+    found: list[int] = []
+    todo = list(pids)
+    while todo and len(found) < 64:
+        pid = todo.pop()
+        found.append(pid)
+        with contextlib.suppress(OSError), \
+                open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            todo += [int(p) for p in fh.read().split()]
+    return found
+
+
+def jail_scratch(root: str, pids: list[int] | None = None) -> str | None:
+    """The bubblewrap jail's in-memory /scratch as the host can reach it
+    (/proc/<worker>/root/scratch), or None where the worker shares the host's root."""
+    try:
+        own = os.stat("/proc/self/root")
+    except OSError:
+        return None
+    for pid in reversed(_workers(root, pids)):
+        with contextlib.suppress(OSError):
+            theirs = os.stat(f"/proc/{pid}/root")
+            if (theirs.st_dev, theirs.st_ino) != (own.st_dev, own.st_ino):
+                path = f"/proc/{pid}/root/scratch"
+                if os.path.isdir(path):
+                    return path
+    return None
+
+
 def held_unlinked(root: str, pids: list[int] | None = None) -> int:
     """Bytes of files on scratch's file system that the worker holds open with no name left
     (unlinked, or made with O_TMPFILE): the walk cannot see them, /proc/<pid>/fd can.
@@ -106,14 +144,8 @@ def held_unlinked(root: str, pids: list[int] | None = None) -> int:
         device = os.stat(root).st_dev
     except OSError:
         return 0
-    if pids is None:
-        real = os.path.realpath(root)
-        pids = []
-        for pid in _children():
-            with contextlib.suppress(OSError):
-                if _under(os.readlink(f"/proc/{pid}/cwd"), real):
-                    pids.append(pid)
     held = 0
+    pids = _workers(root, pids)
     seen: set[tuple[int, int]] = set()
     for pid in pids:
         try:
@@ -142,6 +174,15 @@ def scratch_usage(root: str, stop_bytes: int, stop_entries: int,
     usage = _walk(root, stop_bytes, stop_entries)
     if usage.unsafe or usage.bytes > stop_bytes or usage.entries > stop_entries:
         return usage
+    jailed = jail_scratch(root, pids)
+    if jailed is not None:  # bubblewrap: the tmpfs holds it all (the kernel caps its bytes)
+        inside = _walk(jailed, stop_bytes, stop_entries)
+        try:  # the file system's own count includes files with no name left
+            fs = os.statvfs(jailed)
+            used = max(inside.bytes, (fs.f_blocks - fs.f_bfree) * fs.f_frsize)
+        except OSError:
+            used = inside.bytes
+        return Usage(usage.bytes + used, usage.entries + inside.entries, inside.unsafe)
     return Usage(usage.bytes + held_unlinked(root, pids), usage.entries)
 
 

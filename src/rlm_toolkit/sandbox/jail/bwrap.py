@@ -123,7 +123,7 @@ def jail_args(binary: str, scratch: str, scratch_bytes: int = DEFAULT_SCRATCH_MB
 # scratch folder, so bubblewrap, started as 65534, can bind them from there.
 STAGE = ('set -e; s=$1; shift; mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev rlm-stage '
          '"$s"; i=0; while [ "$1" != -- ]; do mkdir "$s/$i"; mount --bind "$1" "$s/$i"; '
-         'i=$((i+1)); shift; done; shift; cd /; exec "$@"')
+         'i=$((i+1)); shift; done; shift; exec "$@"')
 
 
 def reachable_by_others(path: str) -> bool:
@@ -177,8 +177,8 @@ def bwrap_plan(binary: str, scratch: str, memory_limit_mb: int | None,
                scratch_limit_mb: int | None = None) -> LaunchPlan:
     """The launch plan of the bubblewrap tier."""
     scratch_mb = scratch_limit_mb or DEFAULT_SCRATCH_MB
-    drop, staged = drop_args(scratch) if drops_uid(binary) else ([], {})
-    in_memory = in_memory_scratch(binary)
+    in_memory = in_memory_scratch(binary)  # else scratch is a host folder 65534 cannot use
+    drop, staged = drop_args(scratch) if in_memory and drops_uid(binary) else ([], {})
     memory_bytes = None
     if memory_limit_mb:  # the jail's tmpfs pages are charged to its cgroup as well
         memory_bytes = memory_limit_mb * MIB + (scratch_mb * MIB + TMP_SIZE if in_memory else 0)
@@ -231,5 +231,6 @@ def probe_bwrap(binary: str) -> str | None:
 
 
 def drops_uid(binary: str) -> bool:
-    """Whether the jail runs as uid/gid 65534 (the host is root and the jail works so)."""
-    return _probed(binary)[1]
+    """Whether the jail runs as uid/gid 65534 (the host is root, bubblewrap can size the
+    scratch tmpfs, and the jail works so)."""
+    return in_memory_scratch(binary) and _probed(binary)[1]

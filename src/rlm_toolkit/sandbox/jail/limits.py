@@ -56,9 +56,9 @@ def bwrap_limits(binary: str) -> list[Limit]:
                             "(setpriv before bubblewrap), no groups"))
     elif os.geteuid() == 0:
         limits.append(Limit("unprivileged uid", False, "the jail runs as host root (uid 0, no "
-                            "capabilities): uid 65534 cannot reach the Python interpreter or "
-                            "the package here (or setpriv is missing); install Python where "
-                            "other users can read it (/usr, /opt, /usr/local)"))
+                            "capabilities): bubblewrap is older than 0.8 (scratch stays a "
+                            "host folder), setpriv or unshare is missing, or uid 65534 cannot "
+                            "start the interpreter"))
     else:
         limits.append(Limit("unprivileged uid", True, f"the host's own uid {os.geteuid()} "
                             "(not root)"))
