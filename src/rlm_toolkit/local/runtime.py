@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingDependency, ProviderError
+from ..errors import ConfigError, MissingDependency, ProviderError
 
 #: Default window per slot. Prompt processing runs at tens of tokens a second on a CPU, so
 #: RLM prompts stay far below this; raise it with n_ctx for direct long-prompt use.
@@ -73,17 +73,32 @@ class _Slot:
         return n if bool(same.all()) else int(same.argmin())
 
 
+#: The smallest window a slot may have: the chat template and a short prompt need this much.
+MIN_N_CTX = 256
+
+
+def check_settings(*, n_ctx: int, slots: int, names: tuple[str, str] = ("n_ctx", "slots"),
+                   ) -> None:
+    """Refuse a window or a slot count the runtime cannot work with (before any load);
+    `names` are the two settings as the caller's user knows them (e.g. CLI options)."""
+    if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < MIN_N_CTX:
+        raise ConfigError(f"{names[0]} {n_ctx!r} is too small: give the window per slot in "
+                          f"tokens, at least {MIN_N_CTX} (default {DEFAULT_N_CTX})")
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        raise ConfigError(f"{names[1]} {slots!r}: give the number of KV caches to keep, at "
+                          "least 1 (default 2)")
+
+
 class LocalRuntime:
     """A GGUF model loaded in this process. Thread-safe: requests are serialised."""
 
     def __init__(self, model_path: Path | str, *, n_ctx: int = DEFAULT_N_CTX,
                  n_threads: int | None = None, slots: int = 2, seed: int = 0) -> None:
+        check_settings(n_ctx=n_ctx, slots=slots)
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise ProviderError(f"no model file at {self.model_path}: give the path of a .gguf "
                                 "file, or install a registered model with `rlm models install`")
-        if slots < 1:
-            raise ValueError("slots must be >= 1")
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.max_slots = slots

@@ -7,17 +7,19 @@ optional bearer key guards it when bound wider.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..errors import ProviderError
+from ..errors import ConfigError, ProviderError
 from .runtime import Generation, LocalRuntime
 
 MAX_BODY = 64 * 1024 * 1024
@@ -29,13 +31,26 @@ class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, runtime: LocalRuntime, model_id: str, host: str = "127.0.0.1",
+    def __init__(self, runtime: LocalRuntime | None, model_id: str, host: str = "127.0.0.1",
                  port: int = 8081, api_key: str | None = None) -> None:
+        """Bind (host, port) now; `runtime` may be attached later (after a slow load), so a
+        busy port is refused before any model is loaded. Raises ConfigError on a bad port or
+        one in use."""
         self.runtime = runtime
         self.model_id = model_id
         self.api_key = api_key
         self.started = int(time.time())
-        super().__init__((host, port), _Handler)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError(f"port {port!r} is not a TCP port: give 1 to 65535, or 0 for a "
+                              "free one")
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} on {host} is already in use: stop what holds it "
+                                  "or choose another with --port N (0 picks a free one)") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check "
+                              "--host and --port") from None
 
     @property
     def url(self) -> str:
@@ -76,23 +91,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = self._body()
-            messages = _messages(body)
-        except ValueError as exc:
-            self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            request = parse_request(body)
+        except BadRequest as exc:
+            self._error(HTTPStatus.BAD_REQUEST, str(exc), param=exc.param)
             return
-        kwargs: dict[str, Any] = {
-            "max_tokens": body.get("max_completion_tokens") or body.get("max_tokens"),
-            "temperature": float(body.get("temperature") or 0.0),
-            "stop": _stops(body.get("stop")),
-        }
-        if body.get("stream"):
-            self._stream(messages, kwargs, bool((body.get("stream_options") or {})
-                                                .get("include_usage")))
+        runtime = self.server.runtime
+        if runtime is None:
+            self._error(HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading; retry soon")
+            return
+        if request.stream:
+            self._stream(runtime, request)
             return
         try:
-            gen = self.server.runtime.chat(messages, **kwargs)
+            gen = runtime.chat(request.messages, **request.options())
         except ProviderError as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            return
+        except Exception as exc:  # a fault in the runtime: answer it, never drop the line
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"generation failed: {exc}",
+                        kind="server_error")
             return
         self._json(HTTPStatus.OK, {
             "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
@@ -103,8 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
     # --- pieces ----------------------------------------------------------------------
-    def _stream(self, messages: list[dict[str, str]], kwargs: dict[str, Any],
-                include_usage: bool) -> None:
+    def _stream(self, runtime: LocalRuntime, request: ChatRequest) -> None:
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -131,8 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         chunk({"role": "assistant", "content": ""})
         try:
-            gen = self.server.runtime.chat(
-                messages, on_text=lambda t: chunk({"content": t}), cancel=cancel, **kwargs)
+            gen = runtime.chat(request.messages, on_text=lambda t: chunk({"content": t}),
+                               cancel=cancel, **request.options())
         except ProviderError as exc:
             chunk({"content": ""}, "error")
             self.log_error("%s", exc)
@@ -140,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # the client left mid-stream (Cancelled)
             return
         chunk({}, gen.finish_reason)
-        if include_usage:
+        if request.include_usage:
             chunk({}, usage=_usage(gen))
         try:
             self.wfile.write(b"data: [DONE]\n\n")
@@ -160,15 +176,18 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
         if length <= 0 or length > MAX_BODY:
-            raise ValueError(f"a JSON body of 1 to {MAX_BODY} bytes is required")
+            raise BadRequest(f"a JSON body of 1 to {MAX_BODY} bytes is required")
         try:
             body = json.loads(self.rfile.read(length))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"the body is not JSON: {exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"the body is not JSON: {exc}") from None
         if not isinstance(body, dict):
-            raise ValueError("the body must be a JSON object")
+            raise BadRequest("the body must be a JSON object")
         return body
 
     def _json(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
@@ -179,20 +198,80 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: HTTPStatus, message: str) -> None:
-        self._json(status, {"error": {"message": message, "type": "invalid_request_error",
+    def _error(self, status: HTTPStatus, message: str, *, param: str | None = None,
+               kind: str = "invalid_request_error") -> None:
+        """An error in OpenAI's shape: {"error": {message, type, param, code}}."""
+        self._json(status, {"error": {"message": message, "type": kind, "param": param,
                                       "code": status.value}})
+
+
+class BadRequest(ValueError):
+    """A request the server answers with 400; `param` names the offending field."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass
+class ChatRequest:
+    """A checked /v1/chat/completions request."""
+
+    messages: list[dict[str, str]]
+    max_tokens: int | None = None
+    temperature: float = 0.0
+    stop: list[str] | None = None
+    stream: bool = False
+    include_usage: bool = False
+
+    def options(self) -> dict[str, Any]:
+        """The runtime's keyword arguments for this request."""
+        return {"max_tokens": self.max_tokens, "temperature": self.temperature,
+                "stop": self.stop}
+
+
+def parse_request(body: dict[str, Any]) -> ChatRequest:
+    """Check every field the server reads; BadRequest names the first that is wrong."""
+    temperature = body.get("temperature")
+    if temperature is not None and (
+            isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= 2):
+        raise BadRequest(f"'temperature' must be a number from 0 to 2; got {temperature!r}",
+                         "temperature")
+    field = "max_completion_tokens" if body.get("max_completion_tokens") is not None \
+        else "max_tokens"
+    max_tokens = body.get(field)
+    if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise BadRequest(f"'{field}' must be a whole number of at least 1; got {max_tokens!r}",
+                         field)
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise BadRequest(f"'stream' must be true or false; got {stream!r}", "stream")
+    stream_options = body.get("stream_options")
+    if stream_options is not None and not isinstance(stream_options, dict):
+        raise BadRequest("'stream_options' must be an object", "stream_options")
+    return ChatRequest(
+        messages=_messages(body), max_tokens=max_tokens,
+        temperature=float(temperature or 0.0), stop=_stops(body.get("stop")),
+        stream=bool(stream), include_usage=bool((stream_options or {}).get("include_usage")),
+    )
 
 
 def _messages(body: dict[str, Any]) -> list[dict[str, str]]:
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
-        raise ValueError("'messages' must be a non-empty list of {role, content}")
+        raise BadRequest("'messages' must be a non-empty list of {role, content}", "messages")
     out = []
     for m in raw:
         if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
-            raise ValueError("each message needs a role of system, user or assistant")
-        out.append({"role": m["role"], "content": "".join(_text_parts(m.get("content")))})
+            raise BadRequest("each message needs a role of system, user or assistant",
+                             "messages")
+        content = m.get("content")
+        if not isinstance(content, (str, list)):
+            raise BadRequest("each message's content must be a string or a list of text parts",
+                             "messages")
+        out.append({"role": m["role"], "content": "".join(_text_parts(content))})
     return out
 
 
@@ -208,7 +287,12 @@ def _text_parts(content: Any) -> Iterator[str]:
 def _stops(stop: Any) -> list[str] | None:
     if stop is None:
         return None
-    return [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop):
+        return stop or None
+    raise BadRequest(f"'stop' must be a string or a list of up to 4 strings; got {stop!r}",
+                     "stop")
 
 
 def _usage(gen: Generation) -> dict[str, Any]:
