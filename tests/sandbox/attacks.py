@@ -686,3 +686,101 @@ def spawn():
 attempt('threads_3000', spawn)
 print('THREADS', len(threads))
 """, blocked=("threads_3000",))
+
+# --- jail: kernel-wide settings, set-id files and devices in scratch, the disk ---------------
+# Judged from the host by test_jail_host.py: the host's sysctls after the run, the modes of
+# what the jail left on the host, the jail's scratch file system and the host's free disk.
+# `$outside_dir` only stands in for a place on the host; every write goes to a global knob.
+ATTACKS.extend([
+    Attack("sysctl_core_pattern", """
+def put(path, value):
+    with open(path, 'w') as fh:
+        fh.write(value)
+pwn = '|/scratch/rlm-pwn %p'
+attempt('core_pattern', lambda: put('/proc/sys/kernel/core_pattern', pwn))
+attempt('core_pattern_fd', lambda: os.write(os.open('/proc/sys/kernel/core_pattern', os.O_WRONLY), pwn.encode()))
+attempt('core_pattern_self_root', lambda: put('/proc/self/root/proc/sys/kernel/core_pattern', pwn))
+attempt('core_pattern_thread_self', lambda: put('/proc/thread-self/root/proc/sys/kernel/core_pattern', pwn))
+attempt('core_pattern_pid1_root', lambda: put('/proc/1/root/proc/sys/kernel/core_pattern', pwn))
+attempt('core_pattern_dotdot', lambda: put('/proc/sys/fs/../kernel/core_pattern', pwn))
+attempt('core_pattern_append', lambda: os.write(os.open('/proc/sys/kernel/core_pattern', os.O_WRONLY | os.O_APPEND), pwn.encode()))
+# then crash, as the red team did: with a writable core_pattern the kernel would run the pipe
+""", blocked=("core_pattern", "core_pattern_fd", "core_pattern_self_root",
+              "core_pattern_thread_self", "core_pattern_pid1_root", "core_pattern_dotdot",
+              "core_pattern_append")),
+    Attack("sysctl_other_knobs", """
+def put(path, value):
+    with open(path, 'w') as fh:
+        fh.write(value)
+attempt('suid_dumpable', lambda: put('/proc/sys/fs/suid_dumpable', '2'))
+attempt('overcommit_ratio', lambda: put('/proc/sys/vm/overcommit_ratio', '77'))
+attempt('modprobe', lambda: put('/proc/sys/kernel/modprobe', '/scratch/rlm-pwn'))
+attempt('drop_caches', lambda: put('/proc/sys/vm/drop_caches', '1'))
+attempt('sysrq_trigger', lambda: put('/proc/sysrq-trigger', 'h'))
+attempt('irq_affinity', lambda: put('/proc/irq/default_smp_affinity', '1'))
+attempt('sysctl_dir_walk', lambda: [put(os.path.join(d, f), '1') for d, _, fs in os.walk('/proc/sys/kernel') for f in fs][:1] or 1/0)
+""", blocked=("suid_dumpable", "overcommit_ratio", "modprobe", "drop_caches", "sysrq_trigger",
+              "irq_affinity", "sysctl_dir_walk")),
+    Attack("setuid_files_in_scratch", """
+import shutil, stat
+src = os.path.realpath(sys.executable)
+attempt('copy_binary', lambda: shutil.copyfile(src, 'rootpy'))
+attempt('chmod_4755', lambda: os.chmod('rootpy', 0o4755))
+attempt('chmod_2755', lambda: os.chmod('rootpy', 0o2755))
+attempt('fchmod_6755', lambda: os.fchmod(os.open('rootpy', os.O_RDONLY), 0o6755))
+attempt('chmod_scratch_777', lambda: os.chmod('.', 0o777))
+attempt('chmod_scratch_sticky', lambda: os.chmod('.', 0o1777))
+attempt('mkdir_sgid', lambda: os.mkdir('sgid_dir', 0o2777))
+attempt('mknod_char', lambda: os.mknod('null', 0o666 | stat.S_IFCHR, os.makedev(1, 3)))
+attempt('mknod_block', lambda: os.mknod('disk', 0o666 | stat.S_IFBLK, os.makedev(8, 0)))
+attempt('hardlink_interpreter', lambda: os.link(src, 'hard_py'))
+attempt('hardlink_passwd', lambda: os.link('/etc/passwd', 'hard_passwd'))
+attempt('hardlink_host_file', lambda: os.link('$secret_file', 'hard_secret'))
+attempt('symlink_host', lambda: os.symlink('$secret_file', 'soft_secret'))
+modes = {n: oct(os.lstat(n).st_mode) for n in os.listdir('.')}
+print('MODES', modes)
+""", blocked=("chmod_4755", "chmod_2755", "fchmod_6755", "chmod_scratch_777",
+              "chmod_scratch_sticky", "mknod_char", "mknod_block", "hardlink_interpreter",
+              "hardlink_passwd", "hardlink_host_file"),
+        allowed=("copy_binary",)),
+])
+
+# A set-id file made without chmod: open(O_CREAT) with mode 06755. test_jail_host.py runs it.
+MAKE_SETID = "os.close(os.open('made_suid', os.O_CREAT | os.O_WRONLY, 0o6755))\nprint('MADE')\n"
+
+# Run by test_jail_host.py with scratch_limit_mb=16, which checks the host's side: the jail's
+# scratch file system (bubblewrap: a 16 MB tmpfs) or the host's watcher (Landlock) stops each.
+# Each writes 1 MB at a time until refused, keeps every file open, and prints how far it got.
+DISK_FILL = r'''
+held, wrote = [], 0
+def fill(make):
+    global wrote
+    for i in range(512):
+        fd = make(i)
+        held.append(fd)
+        os.write(fd, b'x' * (1 << 20))
+        wrote += 1
+'''
+DISK_ATTACKS = [
+    Attack("disk_unlinked_files", DISK_FILL + """
+def unlinked(i):
+    fd = os.open(f'u{i}', os.O_CREAT | os.O_RDWR, 0o600)
+    os.unlink(f'u{i}')
+    return fd
+attempt('unlinked_fill', lambda: fill(unlinked))
+print('WROTE', wrote)
+""", blocked=("unlinked_fill",)),
+    Attack("disk_o_tmpfile", DISK_FILL + """
+attempt('tmpfile_fill', lambda: fill(lambda i: os.open('.', os.O_TMPFILE | os.O_RDWR, 0o600)))
+print('WROTE', wrote)
+""", blocked=("tmpfile_fill",)),
+    Attack("disk_past_path_max", DISK_FILL + """
+def deeper(i):
+    name = 'd' * 250
+    os.mkdir(name)
+    os.chdir(name)  # 512 x 251 characters: far past PATH_MAX, reachable only step by step
+    return os.open('f', os.O_CREAT | os.O_RDWR, 0o600)
+attempt('deep_fill', lambda: fill(deeper))
+print('DEPTH', len(held), 'WROTE', wrote)
+""", blocked=("deep_fill",)),
+]
