@@ -5,6 +5,7 @@ change or none of it; an acknowledged write is in the WAL before the call return
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MemoryStoreError
 from .facts import search_words
 from .store import UPDATABLE
 from .text import content_terms, fts_query
@@ -127,6 +128,42 @@ def filter_sql(
     return where, params
 
 
+def check_file(path: Path) -> None:
+    """Refuse, naming `path`, anything that cannot be a memory database: a folder, a device or
+    FIFO, or an empty file (SQLite would silently take it for a new, empty store)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    if path.is_dir():
+        raise MemoryStoreError(f"the memory database {path} is a directory: give the path of a "
+                               "file (it is created if missing)")
+    if not path.is_file():
+        raise MemoryStoreError(f"the memory database {path} is not a regular file (a FIFO or a "
+                               "device?): give the path of a file (it is created if missing)")
+    wal = path.with_name(path.name + "-wal")
+    if path.stat().st_size == 0 and not (wal.is_file() and wal.stat().st_size > 0):
+        raise MemoryStoreError(
+            f"the memory database {path} is an empty file (0 bytes), not a database: if its "
+            "memories were lost, restore it from a backup; to start a new store, delete it "
+            "(or give a path that does not exist yet)"
+        )
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True for SQLite's own "malformed" / "not a database" errors (the bare DatabaseError,
+    not its subclasses for constraints, locks or misuse)."""
+    return type(exc) is sqlite3.DatabaseError
+
+
+def unreadable(path: str, exc: BaseException) -> MemoryStoreError:
+    """The error for a file SQLite cannot read as a database."""
+    return MemoryStoreError(
+        f"the memory database {path} cannot be read ({type(exc).__name__}: {exc}); it is "
+        "damaged or not a SQLite file: restore it from a backup, or move it aside to start a "
+        "new store"
+    )
+
+
 class SQLiteStore:
     """A `MemoryStore` in one SQLite file (or in memory when `path` is None).
 
@@ -144,21 +181,35 @@ class SQLiteStore:
             raise ConfigError(f"synchronous={synchronous!r}: use NORMAL or FULL")
         self.path = str(path) if path is not None else ":memory:"
         if path is not None:
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            check_file(Path(path).expanduser())
         self._lock = threading.RLock()
         self._depth = 0
-        self._conn = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        c = self._conn
-        if self.path != ":memory:":
-            mode = c.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise ConfigError(f"{self.path}: SQLite could not switch to WAL mode ({mode})")
-        c.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        c.execute("PRAGMA secure_delete=ON")
-        c.execute("PRAGMA foreign_keys=OFF")
         try:
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+        except sqlite3.Error as exc:
+            raise unreadable(self.path, exc) from None
+        try:
+            self._open(synchronous)
+        except BaseException:
+            self._conn.close()
+            raise
+        self.ann_threshold = ann_threshold
+        self._vectors: VectorIndex | None = None
+        self._vectors_loaded = False
+
+    def _open(self, synchronous: str) -> None:
+        """Settings and schema; a file that is not a database is refused naming its path."""
+        c = self._conn
+        try:
+            if self.path != ":memory:":
+                mode = c.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise ConfigError(f"{self.path}: SQLite could not switch to WAL mode ({mode})")
+            c.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            c.execute("PRAGMA secure_delete=ON")
+            c.execute("PRAGMA foreign_keys=OFF")
             c.executescript(SCHEMA)
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc).lower():
@@ -166,10 +217,9 @@ class SQLiteStore:
                     "this Python's SQLite has no FTS5 module; use a Python built with a recent "
                     "SQLite (3.9+ with FTS5), or the postgres store"
                 ) from exc
-            raise
-        self.ann_threshold = ann_threshold
-        self._vectors: VectorIndex | None = None
-        self._vectors_loaded = False
+            raise unreadable(self.path, exc) from None
+        except sqlite3.DatabaseError as exc:
+            raise unreadable(self.path, exc) from None
 
     # -- transactions -------------------------------------------------------------------
 
@@ -183,22 +233,37 @@ class SQLiteStore:
                 finally:
                     self._depth -= 1
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            with self._damage():
+                self._conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.DatabaseError):
+                    self._conn.execute("ROLLBACK")
                 self._vectors_loaded = False  # rebuilt from the file on next use
                 self._vectors = None
+                if is_damage(exc):
+                    raise unreadable(self.path, exc) from None
                 raise
             else:
-                self._conn.execute("COMMIT")
+                with self._damage():
+                    self._conn.execute("COMMIT")
             finally:
                 self._depth = 0
 
+    @contextmanager
+    def _damage(self) -> Iterator[None]:
+        """Report a damaged file as MemoryStoreError naming it, not a bare sqlite3 error."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise unreadable(self.path, exc) from None
+            raise
+
     def _q(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
+        with self._lock, self._damage():
             return self._conn.execute(sql, params).fetchall()
 
     # -- nodes ---------------------------------------------------------------------------
