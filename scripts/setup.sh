@@ -14,6 +14,14 @@ if ! command -v bwrap >/dev/null 2>&1; then
   $SUDO apt-get update -qq >/dev/null || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bubblewrap >/dev/null
 fi
+# Chromium (headless) loads the trace viewer's HTML in the viewer's tests and bench.
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (Debian package, for the trace viewer's browser tests)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || \
+    log "chromium could not be installed: the viewer's browser tests will be skipped"
+fi
 
 # 2. Python environment.
 PY="${PYTHON:-python3}"
