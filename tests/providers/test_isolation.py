@@ -9,6 +9,7 @@ from typing import Any
 
 from rlm_toolkit import RLM, RLMConfig
 from rlm_toolkit.providers.resilience import ResilientProvider
+from rlm_toolkit.testing import ScriptedLLM
 from rlm_toolkit.testing.servers import Fault, OpenAIServer
 
 from .wires import WIRES, fast
@@ -59,3 +60,11 @@ def closed_loops() -> int:
     gc.collect()
     return sum(1 for o in gc.get_objects()
                if isinstance(o, asyncio.AbstractEventLoop) and o.is_closed())
+
+
+def test_the_same_provider_object_as_root_and_sub_gets_two_breakers() -> None:
+    shared = ResilientProvider(ScriptedLLM(["x"]))
+    rlm = RLM(shared, shared)
+    assert isinstance(rlm.sub, ResilientProvider)
+    assert rlm.root is shared and rlm.sub.breaker is not shared.breaker
+    assert rlm.sub.inner is shared.inner

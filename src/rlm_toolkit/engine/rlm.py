@@ -50,8 +50,10 @@ class RLM:
         self.config = config or RLMConfig()
         opts = {"base_url": base_url, "api_key": api_key, **provider_options}
         self.root: Provider = resolve(root, **opts)
-        # The sub-calls get breakers of their own: a failing sub model must not shut the root out.
-        self.sub: Provider = for_purpose(self.root, "sub") if sub is None else resolve(sub, **opts)
+        # The sub-calls get breakers of their own (also when the root object is passed as
+        # the sub): a failing sub model must not shut the root out.
+        self.sub: Provider = (for_purpose(self.root, "sub") if sub is None or sub is root
+                              else resolve(sub, **opts))
         self.memory = memory
         self.remember = remember
         if remember and memory is None:
