@@ -689,8 +689,7 @@ print('THREADS', len(threads))
 
 # --- jail: kernel-wide settings, set-id files and devices in scratch, the disk ---------------
 # Judged from the host by test_jail_host.py: the host's sysctls after the run, the modes of
-# what the jail left on the host, the jail's scratch file system and the host's free disk.
-# `$outside_dir` only stands in for a place on the host; every write goes to a global knob.
+# what the jail left on the host, the jail's scratch file system and the host's disk.
 ATTACKS.extend([
     Attack("sysctl_core_pattern", """
 def put(path, value):
