@@ -56,6 +56,7 @@ class StepResult:
     dropped_chars: int = 0
     elapsed_s: float = 0.0
     lost_state: str | None = None  # why the worker was restarted (timeout, crash, ...)
+    cite: list[dict[str, Any]] | None = None  # the final answer's citations, as the worker sent
 
 
 @dataclass
@@ -472,6 +473,7 @@ class Worker:
                       for k, v in list(found.items())[:MAX_VARS]},
                 dropped_chars=int(msg.get("dropped_chars", 0)),
                 elapsed_s=float(msg.get("elapsed", 0.0)),
+                cite=_cite_list(msg.get("cite"), capture_limit),
             )
         except (TypeError, ValueError, OverflowError) as exc:
             raise FrameError(f"malformed result frame: {exc}") from None
@@ -543,6 +545,30 @@ def _is_final(final: Any) -> bool:
     return (isinstance(final, dict) and len(final) == 1
             and next(iter(final)) in ("value", "missing")
             and isinstance(next(iter(final.values())), str))
+
+
+def _cite_list(value: Any, limit: int) -> list[dict[str, Any]] | None:
+    """Citations from the worker, bounded: at most 50 dicts of ints and capped strings.
+
+    What they claim is checked later against the context; a wrong shape is not an error here.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError("cite is not a list")
+    out: list[dict[str, Any]] = []
+    for item in value[:50]:
+        spec: dict[str, Any] = {}
+        if isinstance(item, dict):
+            for key in ("start", "end"):
+                v = item.get(key)
+                if isinstance(v, int) and not isinstance(v, bool):
+                    spec[key] = v
+            for key in ("text", "quote"):
+                if isinstance(item.get(key), str):
+                    spec[key] = _capped(item[key], limit)
+        out.append(spec)
+    return out
 
 
 def _capped(value: Any, limit: int) -> str:

@@ -96,6 +96,7 @@ class ResultFrame(TypedDict):
     restored: list[str]
     vars: dict[str, str]
     elapsed: float
+    cite: NotRequired[list[dict[str, Any]]]  # the final's citations: {start, end, text} or {quote}
 
 
 class ValueFrame(TypedDict):

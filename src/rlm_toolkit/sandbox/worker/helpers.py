@@ -1,11 +1,99 @@
-"""Helpers the model finds in its REPL for reading data on demand. Standard library only."""
+"""Helpers the model finds in its REPL for reading data on demand. Standard library only.
+
+What `grep` and `split_document` return still behaves like plain text, and also knows where
+it came from (`Match`): the offsets into the context's text (`source_text`), the line, and for
+list and dict contexts the key path. A final answer cites such matches, and the host checks
+each one against the same text.
+"""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+Key = str | int
+
+
+class Match(str):
+    """Text from the context that knows where it is.
+
+    It is the text shown (a `grep` line reads "L12: line"); `.text` is the context's own text
+    at `.start:.end` (character offsets into `source_text(context)`), `.line` the line number
+    (1-based) and `.path` the key path of the list item or dict entry it lies in. When the
+    place is unknown (a search of some other text), `.start` and `.end` are None and the host
+    finds `.text` in the context by exact match.
+    """
+
+    start: int | None
+    end: int | None
+    line: int | None
+    path: tuple[Key, ...]
+    text: str
+
+    def __new__(cls, shown: str, *, text: str | None = None, start: int | None = None,
+                end: int | None = None, line: int | None = None,
+                path: tuple[Key, ...] = ()) -> Match:
+        obj = super().__new__(cls, shown)
+        obj.text = shown if text is None else text
+        obj.start, obj.end, obj.line, obj.path = start, end, line, tuple(path)
+        return obj
+
+    def where(self) -> str:
+        """Where it is, in words: 'chars 120-180, line 4, key users/3'."""
+        parts = [] if self.start is None else [f"chars {self.start}-{self.end}"]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.path:
+            parts.append("key " + "/".join(str(k) for k in self.path))
+        return ", ".join(parts) or "place unknown"
+
+
+@dataclass
+class Source:
+    """The context as the text every offset counts in, with where each item starts.
+
+    str: itself; bytes: read as UTF-8; a list: one item a line (JSON); a dict: one
+    `key: value` a line. `keys[i]` is the index or key of the item starting at `starts[i]`.
+    """
+
+    text: str
+    starts: list[int] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)
+
+    def path_at(self, offset: int) -> tuple[Key, ...]:
+        """The key path of the item holding `offset` (empty for text)."""
+        if not self.starts:
+            return ()
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return (self.keys[max(i, 0)],)
+
+
+def source_of(value: Any) -> Source:
+    """The `Source` of a context value (see `Source`); `source_text` is its text."""
+    if isinstance(value, (list, tuple, dict)):
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        parts: list[str] = []
+        starts: list[int] = []
+        keys: list[Key] = []
+        pos = 0
+        for key, item in items:
+            line = (f"{as_text(str(key))}: {as_text(item)}" if isinstance(value, dict)
+                    else as_text(item))
+            starts.append(pos)
+            keys.append(str(key) if isinstance(value, dict) else key)
+            parts.append(line)
+            pos += len(line) + 1
+        return Source("\n".join(parts), starts, keys)
+    return Source(as_text(value))
+
+
+def source_text(value: Any) -> str:
+    """The text a context's offsets count in: what `grep` searches and citations point into."""
+    return lines_text(value)
 
 
 def split_document(text: Any, size: int = 20_000, overlap: int = 0) -> list[Any]:
@@ -28,22 +116,35 @@ def split_document(text: Any, size: int = 20_000, overlap: int = 0) -> list[Any]
     if not isinstance(text, str):
         raise TypeError(f"split_document needs text, bytes, a list or a dict, got "
                         f"{type(text).__name__}; try str(x)")
+    if isinstance(text, Match):  # a chunk of a chunk keeps its place in the context
+        if text.start is not None and text.text == str(text):
+            return _split_text(str(text), size, overlap, text.start, text.line)
+        return _split_text(str(text), size, overlap, None, None)
     return _split_text(text, size, overlap)
 
 
-def _split_text(text: str, size: int, overlap: int) -> list[str]:
+def _split_text(text: str, size: int, overlap: int, base: int | None = 0,
+                base_line: int | None = 1) -> list[str]:
+    """Chunks as `Match`es: offsets from `base` and lines from `base_line` (None: unknown)."""
     chunks: list[str] = []
     start, n = 0, len(text)
+    line = base_line
     while start < n:
         end = min(start + size, n)
         if end < n:
             cut = text.rfind("\n", start + size // 2, end)
             if cut != -1:
                 end = cut + 1
-        chunks.append(text[start:end])
+        piece = text[start:end]
+        located = base is not None
+        chunks.append(Match(piece, start=base + start if located else None,
+                            end=base + end if located else None, line=line))
         if end >= n:
             break
-        start = max(end - overlap, start + 1)
+        nxt = max(end - overlap, start + 1)
+        if line is not None:
+            line += text.count("\n", start, nxt)
+        start = nxt
     return chunks
 
 
@@ -85,28 +186,59 @@ def lines_text(value: Any) -> str:
 
 def grep(
     pattern: str, text: Any = None, context_lines: int = 0, *, ignore_case: bool = True,
-    max_matches: int = 200, _default: Any = "",
-) -> list[str]:
+    max_matches: int = 200, _default: Any = "", _source: Source | None = None,
+) -> list[Match]:
     """Lines of `text` (default: the context) matching the regex `pattern`.
 
     `text` may be any context value: a list or dict is searched one item a line (as JSON).
-    Each match is "L<number>: <line>", with `context_lines` lines around it joined by newlines.
+    Each match is a `Match` reading "L<number>: <line>", with `context_lines` lines around it
+    joined by newlines; its `.start`/`.end`/`.line` locate the matching line (`.text`).
     """
-    source = lines_text(_default if text is None else text)
     flags = re.IGNORECASE if ignore_case else 0
     try:
         regex = re.compile(pattern, flags)
     except re.error as exc:
         raise ValueError(f"grep: bad regex {pattern!r}: {exc}; escape it with re.escape()") from None
-    lines = source.splitlines()
-    out: list[str] = []
-    for i, line in enumerate(lines):
+    base: int | None = 0
+    first_line: int | None = 1
+    if text is None:
+        source = _source or source_of(_default)
+    elif isinstance(text, Match):  # a chunk: offsets continue from where it sits
+        located = text.start is not None and text.text == str(text)
+        source = Source(str(text))
+        base = text.start if located else None
+        first_line = text.line if located else None
+    else:
+        source = source_of(text)
+        if _source is None or text is not _default:
+            base, first_line = (None, None) if _source is not None else (0, 1)
+        else:
+            source = _source
+    lines = source.text.splitlines(keepends=True)
+    out: list[Match] = []
+    pos = 0
+    for i, raw in enumerate(lines):
+        line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
         if regex.search(line):
             lo, hi = max(0, i - context_lines), min(len(lines), i + context_lines + 1)
-            out.append("\n".join(f"L{j + 1}: {lines[j]}" for j in range(lo, hi)))
+            number = i + 1 if first_line is None else first_line + i
+            shown = "\n".join(f"L{(j + 1) if first_line is None else first_line + j}: "
+                              f"{_strip_end(lines[j])}" for j in range(lo, hi))
+            located = base is not None
+            out.append(Match(
+                shown, text=line, start=base + pos if located else None,
+                end=base + pos + len(line) if located else None,
+                line=number if located else None,
+                path=source.path_at(pos) if located else (),
+            ))
             if len(out) >= max_matches:
                 break
+        pos += len(raw)
     return out
+
+
+def _strip_end(raw: str) -> str:
+    return raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def describe(value: Any) -> str:

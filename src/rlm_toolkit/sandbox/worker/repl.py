@@ -13,12 +13,28 @@ from typing import Any, Protocol
 
 from .channel import encode_value
 from .frames import ResultFrame, ValueFrame
-from .helpers import describe, grep, split_document
+from .helpers import Match, Source, describe, grep, source_of, split_document
 
 PROTECTED = (
     "context", "llm", "llm_query", "llm_batch", "rlm_query", "rlm_batch",
-    "FINAL", "FINAL_VAR", "SHOW_VARS", "split_document", "grep",
+    "FINAL", "FINAL_VAR", "SHOW_VARS", "split_document", "grep", "NOT_FOUND",
 )
+#: The answer that says the data does not hold what was asked (an honest "not found").
+NOT_FOUND = "The data does not say."
+#: At most this many citations a final answer; each cited text is sent up to CITE_TEXT_CHARS.
+MAX_CITES = 50
+CITE_TEXT_CHARS = 20_000
+
+
+class Answer(str):
+    """A child run's answer; `.cite` holds its citations, placed in this run's context."""
+
+    cite: list[Match]
+
+    def __new__(cls, text: str, cite: list[Match]) -> Answer:
+        obj = super().__new__(cls, text)
+        obj.cite = cite
+        return obj
 
 
 class BudgetExhausted(BaseException):
@@ -94,6 +110,8 @@ class Repl:
         self.capture_limit = capture_limit
         self.steps = 0
         self._final: dict[str, str] | None = None
+        self._cite: list[dict[str, Any]] | None = None
+        self._source: Source | None = None
         self.ns: dict[str, Any] = {"__name__": "__repl__", "__builtins__": __builtins__}
         self.originals: dict[str, Any] = {
             "context": context,
@@ -107,6 +125,7 @@ class Repl:
             "SHOW_VARS": self.show_vars,
             "split_document": split_document,
             "grep": self.grep,
+            "NOT_FOUND": NOT_FOUND,
         }
         if memory:
             self.originals["memory"] = MemoryProxy(call_host)
@@ -152,11 +171,19 @@ class Repl:
                 else:
                     refs.append(len(attachments))
                     attachments.append(encode_value(ctx))
-        reply = self._call("rlm", {"prompts": texts, "contexts": refs}, attachments)
-        return [_item(r) for r in reply]
+        bases = None if contexts is None else [_base(c) for c in contexts]
+        reply = self._call("rlm", {"prompts": texts, "contexts": refs, "bases": bases},
+                           attachments)
+        return [_child_item(r) for r in reply]
 
-    def final(self, value: Any) -> Any:
-        """Give the final answer: the value as it is now."""
+    def final(self, value: Any, cite: Any = None) -> Any:
+        """Give the final answer: the value as it is now, citing `cite` (matches from grep or
+        split_document, (start, end) pairs, or exact quotes of the context)."""
+        if cite is None:
+            cite = getattr(value, "cite", None)
+            if cite is None and isinstance(value, Match) and value.start is not None:
+                cite = [value]
+        self._cite = None if cite is None else cite_specs(cite)
         self._final = {"value": _text(value)}
         return value
 
@@ -170,8 +197,14 @@ class Repl:
 
     def grep(self, pattern: str, text: Any = None, context_lines: int = 0, **kw: Any) -> list[str]:
         """Matching lines of `text` (default: context) as "L<n>: line"."""
-        default = self.originals["context"]
-        return grep(pattern, text, context_lines, _default=_as_text(default), **kw)
+        return grep(pattern, text, context_lines, _default=self.originals["context"],
+                    _source=self.source(), **kw)
+
+    def source(self) -> Source:
+        """The context as the text offsets count in (made once)."""
+        if self._source is None:
+            self._source = source_of(self.originals["context"])
+        return self._source
 
     # --- stepping ---------------------------------------------------------------------
     def user_vars(self) -> dict[str, str]:
@@ -189,6 +222,7 @@ class Repl:
         """Run step `step_id`; report its output, error, final answer and state."""
         self.steps += 1
         self._final = None
+        self._cite = None
         filename = f"<repl-{self.steps}>"
         out = CappedWriter(self.capture_limit)
         err = CappedWriter(self.capture_limit)
@@ -209,7 +243,13 @@ class Repl:
         answer = self.ns.get("answer")
         if not isinstance(answer, dict):
             answer = {"content": "", "ready": False}
-        return {
+        cite = self._cite
+        if cite is None and answer.get("cite") is not None and (final or answer.get("ready")):
+            try:
+                cite = cite_specs(answer["cite"])
+            except (TypeError, ValueError) as exc:
+                error = (error or "") + f"\nanswer['cite'] was not used: {exc}"
+        frame: ResultFrame = {
             "op": "result",
             "id": step_id,
             "stdout": out.getvalue(),
@@ -222,6 +262,9 @@ class Repl:
             "vars": self.user_vars(),
             "elapsed": time.perf_counter() - started,
         }
+        if cite is not None:
+            frame["cite"] = cite
+        return frame
 
     def _exec(self, code: str, filename: str) -> None:
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -258,14 +301,54 @@ class Repl:
         return {"op": "value", "found": False, "value": None}
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    import json
+def cite_specs(items: Any) -> list[dict[str, Any]]:
+    """Citations as plain data for the host: {"start", "end", "text"} or {"quote"}."""
+    if isinstance(items, str) or _is_pair(items):
+        items = [items]
+    if not isinstance(items, (list, tuple)):
+        raise TypeError("cite must be a list of matches (from grep or split_document), "
+                        "(start, end) pairs or exact quotes of the context")
+    specs: list[dict[str, Any]] = []
+    for item in list(items)[:MAX_CITES]:
+        if isinstance(item, Match):
+            text = item.text[:CITE_TEXT_CHARS]
+            if item.start is None:
+                specs.append({"quote": text})
+            else:
+                specs.append({"start": item.start, "end": item.end, "text": text})
+        elif _is_pair(item):
+            specs.append({"start": int(item[0]), "end": int(item[1])})
+        elif isinstance(item, str):
+            specs.append({"quote": item[:CITE_TEXT_CHARS]})
+        elif isinstance(item, (list, dict)):
+            specs.append({"quote": source_of(item).text[:CITE_TEXT_CHARS]})
+        else:
+            raise TypeError(f"cannot cite a {type(item).__name__}: cite matches from grep or "
+                            "split_document, (start, end) pairs or exact quotes of the context")
+    return specs
 
-    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+
+def _is_pair(value: Any) -> bool:
+    return (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+
+
+def _base(ctx: Any) -> int | None:
+    """Where a child's context starts in this run's context, when it is a located chunk."""
+    if isinstance(ctx, Match) and ctx.start is not None and ctx.text == str(ctx):
+        return ctx.start
+    return None
+
+
+def _child_item(reply: Any) -> str:
+    if isinstance(reply, dict) and "answer" in reply:
+        cites = []
+        for c in reply.get("cite") or []:
+            if isinstance(c, dict) and isinstance(c.get("text"), str):
+                cites.append(Match(c["text"], start=c.get("start"), end=c.get("end"),
+                                   line=c.get("line")))
+        return Answer(_text(reply["answer"]), cites)
+    return _item(reply)
 
 
 def _text(value: Any) -> str:
