@@ -396,3 +396,14 @@ def test_for_purpose_reaches_through_fallbacks_and_leaves_plain_providers() -> N
     split = for_purpose(chain, "sub")
     assert isinstance(split, FallbackProvider)
     assert split.providers[0].breaker is not a.breaker and split.providers[1] is plain
+
+
+def test_a_longer_timeout_asked_of_the_provider_lengthens_the_default_policy() -> None:
+    slow = resolve("vllm/m", base_url="http://127.0.0.1:8000/v1", timeout_s=900)
+    assert isinstance(slow, ResilientProvider)
+    assert slow.policy.timeout_s == 900 and slow.policy.total_timeout_s == 900 * 3
+    assert slow.inner.timeout_s == 900
+    quick = resolve("vllm/m", base_url="http://127.0.0.1:8000/v1", timeout_s=5)
+    assert quick.policy.timeout_s == ResiliencePolicy().timeout_s  # shorter: the SDK's limit
+    own = resolve("vllm/m", timeout_s=900, resilience=ResiliencePolicy(timeout_s=30))
+    assert own.policy.timeout_s == 30  # a policy given explicitly is kept as it is

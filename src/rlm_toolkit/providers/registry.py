@@ -133,7 +133,8 @@ def resolve(spec: str | Provider | Sequence[str | Provider], **kwargs: Any) -> P
 
     - "provider/model" strings are built by their factory with `kwargs` (base_url, api_key,
       timeout_s, ...) and wrapped in `ResilientProvider` unless `resilience=False`;
-      `resilience=ResiliencePolicy(...)` (or a dict of its fields) tunes it.
+      `resilience=ResiliencePolicy(...)` (or a dict of its fields) tunes it. A `timeout_s`
+      longer than the default policy's also lengthens the policy's per-attempt and total limits.
     - Provider objects pass through unchanged, unless `resilience` is given explicitly.
     - A list or tuple becomes a `FallbackProvider` trying each in order.
     - `cache="path.sqlite"` (or a ResponseCache) answers repeated requests from disk.
@@ -152,6 +153,8 @@ def _resolve(spec: Any, kwargs: dict[str, Any]) -> Provider:
 
     explicit = "resilience" in kwargs and kwargs["resilience"] is not None
     policy = ResiliencePolicy.from_value(kwargs.get("resilience"))
+    if policy is not None and not explicit and kwargs.get("timeout_s") is not None:
+        policy = policy.allowing(kwargs["timeout_s"])  # a longer timeout_s asked for is kept
     if isinstance(spec, (list, tuple)):
         if not spec:
             raise ConfigError("an empty list of providers: name at least one 'provider/model'")

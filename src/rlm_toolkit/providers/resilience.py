@@ -80,6 +80,18 @@ class ResiliencePolicy:
                 raise ConfigError(f"ResiliencePolicy.{name} must be a positive number of "
                                   f"seconds or None (no limit); got {value!r}")
 
+    def allowing(self, timeout_s: float) -> ResiliencePolicy:
+        """This policy, with room for requests of `timeout_s` seconds: a per-attempt limit at
+        least that long, and a total that still leaves every attempt its time."""
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) \
+                or not timeout_s > 0:
+            raise ConfigError(f"timeout_s must be a positive number of seconds; got {timeout_s!r}")
+        attempt = self.timeout_s if self.timeout_s is None else max(self.timeout_s, timeout_s)
+        total = self.total_timeout_s
+        if total is not None and attempt is not None:
+            total = max(total, attempt * (self.max_retries + 1))
+        return replace(self, timeout_s=attempt, total_timeout_s=total)
+
     @classmethod
     def from_value(
         cls, value: ResiliencePolicy | dict[str, Any] | bool | None
