@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .channel import encode_value
+from .flow import FlowTracker, split_reply
 from .frames import ResultFrame, ValueFrame
 from .helpers import Match, Source, describe, grep, source_of, split_document
 
@@ -110,6 +111,8 @@ class Repl:
         self.capture_limit = capture_limit
         self.steps = 0
         self._final: dict[str, str] | None = None
+        self._final_obj: Any = None  # the object given to FINAL (see flow)
+        self.flow = FlowTracker()
         self._cite: list[dict[str, Any]] | None = None
         self._source: Source | None = None
         self.ns: dict[str, Any] = {"__name__": "__repl__", "__builtins__": __builtins__}
@@ -136,10 +139,11 @@ class Repl:
     def llm(self, prompt: Any, **options: Any) -> str:
         """Ask a sub-LLM one question; returns its text."""
         reply = self._call("llm", {"prompts": [_text(prompt)], "options": options})
-        item = reply[0]
+        items, spans = split_reply(reply)
+        item = items[0]
         if isinstance(item, dict) and "error" in item:
             raise RuntimeError(f"llm() failed: {item['error']}")
-        return str(item)
+        return self.flow.tag(str(item), spans[0])
 
     def llm_batch(self, prompts: list[Any], **options: Any) -> list[str]:
         """Ask many prompts concurrently; results in input order, failures as LLMFailed text."""
@@ -149,7 +153,8 @@ class Repl:
         if not texts:
             return []
         reply = self._call("llm", {"prompts": texts, "options": options})
-        return [_item(r) for r in reply]
+        items, spans = split_reply(reply)
+        return [self.flow.tag(_item(r), s) for r, s in zip(items, spans, strict=True)]
 
     def rlm_query(self, prompt: Any, context: Any = None) -> str:
         """Run a child RLM (one level deeper) on `context`, or on the prompt itself."""
@@ -174,7 +179,8 @@ class Repl:
         bases = None if contexts is None else [_base(c) for c in contexts]
         reply = self._call("rlm", {"prompts": texts, "contexts": refs, "bases": bases},
                            attachments)
-        return [_child_item(r) for r in reply]
+        items, spans = split_reply(reply)
+        return [self.flow.tag(_child_item(r), s) for r, s in zip(items, spans, strict=True)]
 
     def final(self, value: Any, cite: Any = None) -> Any:
         """Give the final answer: the value as it is now, citing `cite` (matches from grep or
@@ -185,6 +191,7 @@ class Repl:
                 cite = [value]
         self._cite = None if cite is None else cite_specs(cite)
         self._final = {"value": _text(value)}
+        self._final_obj = value
         return value
 
     def final_var(self, name: Any) -> None:
@@ -222,6 +229,7 @@ class Repl:
         """Run step `step_id`; report its output, error, final answer and state."""
         self.steps += 1
         self._final = None
+        self._final_obj = None
         self._cite = None
         filename = f"<repl-{self.steps}>"
         out = CappedWriter(self.capture_limit)
@@ -243,6 +251,7 @@ class Repl:
         answer = self.ns.get("answer")
         if not isinstance(answer, dict):
             answer = {"content": "", "ready": False}
+        self._track_flow(final, answer)
         cite = self._cite
         if cite is None and answer.get("cite") is not None and (final or answer.get("ready")):
             try:
@@ -265,6 +274,20 @@ class Repl:
         if cite is not None:
             frame["cite"] = cite
         return frame
+
+    def _track_flow(self, final: dict[str, str] | None, answer: dict[str, Any]) -> None:
+        """Note the step's assignments; at a final, tell the host what fed it (see flow)."""
+        hidden = set(self.originals) | {"__name__", "__builtins__", "answer"}
+        names = {n: v for n, v in self.ns.items() if n not in hidden and not n.startswith("_")
+                 and type(v).__name__ != "module"}
+        self.flow.after_step(names, self.steps)
+        if final is not None and "value" in final:
+            var = (self._final or {}).get("var")
+            value = self.ns.get(var) if var is not None else self._final_obj
+            self.flow.send(self._call, value, final["value"], names, self.steps)
+        elif answer.get("ready"):
+            content = answer.get("content", "")
+            self.flow.send(self._call, content, _text(content), names, self.steps)
 
     def _exec(self, code: str, filename: str) -> None:
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
