@@ -25,7 +25,12 @@ from ._support import (
     unreachable,
 )
 from .base import Completion, CompletionOptions, Message, Usage
-from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .base_provider import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    NATIVE_KEYS,
+    BaseProvider,
+)
 from .pricing import Price
 
 DEFAULT_MAX_TOKENS = 8192
@@ -39,7 +44,7 @@ class AnthropicProvider(BaseProvider):
     (`timeout_s`, `connect_timeout_s`; see `BaseProvider`)."""
 
     provider = "anthropic"
-    key_env = ("ANTHROPIC_API_KEY",)
+    key_env = NATIVE_KEYS["anthropic"]
 
     def __init__(
         self,

@@ -22,6 +22,13 @@ from .pricing import Price, cost_of, is_loopback, lookup
 
 T = TypeVar("T")
 
+#: The key variables of the native providers, tried in order (read by `rlm providers` too).
+NATIVE_KEYS: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+}
+
 #: The SDK's limit on one request, in seconds.
 DEFAULT_TIMEOUT_S = 120.0
 #: The limit on opening a connection, in seconds.

@@ -19,10 +19,13 @@ from ._support import (
     transport_error,
 )
 from .base import Completion, CompletionOptions, Message, Usage
-from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .base_provider import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    NATIVE_KEYS,
+    BaseProvider,
+)
 from .pricing import Price
-
-KEY_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 
 class GeminiProvider(BaseProvider):
@@ -32,7 +35,7 @@ class GeminiProvider(BaseProvider):
     """
 
     provider = "gemini"
-    key_env = KEY_VARS
+    key_env = NATIVE_KEYS["gemini"]
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .base_provider import NATIVE_KEYS
 from .catalog import PRESETS, Preset
 from .ollama_native import ollama_base_url
 
@@ -70,17 +71,17 @@ class ProviderInfo:
 def _native() -> list[ProviderInfo]:
     return [
         ProviderInfo("openai", "native", "OpenAI, or any OpenAI-compatible server via base_url",
-                     "https://api.openai.com/v1", ("OPENAI_API_KEY",), False, "gpt-4o-mini"),
+                     "https://api.openai.com/v1", NATIVE_KEYS["openai"], False, "gpt-4o-mini"),
         ProviderInfo("anthropic", "native", "Anthropic Messages API (prompt caching)",
-                     "https://api.anthropic.com", ("ANTHROPIC_API_KEY",), False,
+                     "https://api.anthropic.com", NATIVE_KEYS["anthropic"], False,
                      "claude-sonnet-5-5", "anthropic", "anthropic"),
         ProviderInfo("gemini", "native", "Google Gemini API (generateContent)",
                      "https://generativelanguage.googleapis.com",
-                     ("GEMINI_API_KEY", "GOOGLE_API_KEY"), False, "gemini-2.5-flash", "gemini",
+                     NATIVE_KEYS["gemini"], False, "gemini-2.5-flash", "gemini",
                      "google.genai"),
         ProviderInfo("google", "native", "alias of gemini",
                      "https://generativelanguage.googleapis.com",
-                     ("GEMINI_API_KEY", "GOOGLE_API_KEY"), False, "gemini-2.5-flash", "gemini",
+                     NATIVE_KEYS["gemini"], False, "gemini-2.5-flash", "gemini",
                      "google.genai"),
         ProviderInfo("ollama", "native", "Ollama native /api/chat (sets num_ctx to fit)",
                      ollama_base_url(), (), False, "llama3", "ollama", "ollama"),

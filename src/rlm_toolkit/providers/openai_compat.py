@@ -21,7 +21,12 @@ from ._support import (
     unreachable,
 )
 from .base import Completion, CompletionOptions, Message, Usage
-from .base_provider import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, BaseProvider
+from .base_provider import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    NATIVE_KEYS,
+    BaseProvider,
+)
 from .pricing import Price
 
 NO_KEY = "not-needed"
@@ -39,7 +44,7 @@ class OpenAICompatibleProvider(BaseProvider):
     """
 
     provider = "openai"
-    key_env = ("OPENAI_API_KEY",)
+    key_env = NATIVE_KEYS["openai"]
 
     def __init__(
         self,
