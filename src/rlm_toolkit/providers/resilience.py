@@ -3,7 +3,9 @@ an optional rate limit, and fallback chains.
 
 `resolve` wraps every provider it builds in `ResilientProvider` (opt out with
 `resilience=False`) and turns a list of specs into a `FallbackProvider`. All state lives on
-the wrapper instance: two runs with two wrappers never share counters or locks.
+the wrapper instance: two runs with two wrappers never share counters or locks. The siblings
+`for_purpose` makes (root and sub of one RLM) share only the concurrency bound and the rate
+limit; each keeps its own breaker and counters. Per-event-loop state is dropped with the loop.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from ..errors import ConfigError, ProviderError
 from ._support import LoopLocal, Wrapper
 from .base import Completion, CompletionOptions, Message, Provider
+from .cache import CachedProvider
 from .pricing import is_loopback
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -376,8 +379,6 @@ class ResilientProvider(Wrapper):
 def for_purpose(provider: Provider, purpose: str) -> Provider:
     """`provider` for another purpose: wherever it holds a circuit breaker, a sibling with a
     breaker of its own, so a failing purpose (sub-calls) cannot open the other's (root)."""
-    from .cache import CachedProvider
-
     if isinstance(provider, ResilientProvider):
         return provider.for_purpose(purpose)
     if isinstance(provider, FallbackProvider):
