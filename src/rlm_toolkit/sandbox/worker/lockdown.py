@@ -236,11 +236,12 @@ def tasks_of_uid(uid: int) -> int:
     return total
 
 
-def cap_threads(budget: int) -> dict[str, Any]:
+def cap_threads(budget: int, own_uid: bool = False) -> dict[str, Any]:
     """Let this uid start at most `budget` more tasks (RLIMIT_NPROC); report whether the kernel
-    enforces it (it never does for uid 0 of the initial user namespace)."""
+    enforces it (it never does for uid 0 of the initial user namespace). `own_uid`: no other
+    process has this uid, so only this process's threads count."""
     uid = os.getuid()
-    limit = tasks_of_uid(uid) + budget
+    limit = (_own_threads() if own_uid else tasks_of_uid(uid)) + budget
     _soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -248,6 +249,14 @@ def cap_threads(budget: int) -> dict[str, Any]:
     enforced = _kernel_uid(uid) != 0
     return {"nproc": limit, "enforced": enforced,
             "why": "" if enforced else "uid 0 is exempt from RLIMIT_NPROC"}
+
+
+def _own_threads() -> int:
+    with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise LockdownError("/proc/self/status has no thread count")
 
 
 def _kernel_uid(uid: int) -> int:
@@ -616,7 +625,8 @@ def apply(policy: dict[str, Any]) -> dict[str, Any]:
             _prctl(PR_SET_DUMPABLE, 0)
             drop_capabilities()
         if policy.get("seccomp", True):  # before Landlock hides /proc from the count
-            report["threads"] = cap_threads(int(rlimits.get("nproc") or THREAD_BUDGET))
+            report["threads"] = cap_threads(int(rlimits.get("nproc") or THREAD_BUDGET),
+                                            own_uid=counted is not None)
         if landlock:
             report["landlock"] = apply_landlock(list(landlock.get("ro", [])),
                                                 list(landlock.get("rw", [])))
