@@ -24,6 +24,8 @@ from .tree import RunTree
 TRACE_TEXT_LIMIT = 4_000
 DEFAULT_REPLY_TOKENS = 1_024
 MEMORY_TEXT_LIMIT = 10_000
+#: At most this many entries of a worker's `flow` report are kept.
+MAX_FLOW_ENTRIES = 10_000
 
 #: Runs a child RLM: (its context, its query, the span it hangs under) -> its result.
 ChildRunner = Callable[[Any, str, Span], Awaitable[RLMResult]]
@@ -40,13 +42,34 @@ class RequestServer:
         self.step_span: Span | None = None
         self.iteration = 0
         self.step_calls = 0
+        self.code_spans: list[Span] = []  # this run's code steps, in order
+        self.result_spans: set[int] = set()  # spans whose results went to the worker
+        self.issued: list[int] = []  # the spans of the request being served, in item order
 
     def begin_step(self, span: Span, iteration: int) -> None:
         """Requests that follow belong to the code step `span` of `iteration`."""
         self.step_span, self.iteration, self.step_calls = span, iteration, 0
+        self.code_spans.append(span)
 
     async def __call__(self, method: str, args: dict[str, Any]) -> Any:
-        """Serve one request from the worker."""
+        """Serve one request from the worker.
+
+        The worker asks one thing at a time. Items of `llm`/`rlm` go back with the span id of
+        each, so the REPL can tag its results and report which fed a final answer (`flow`).
+        """
+        if method == "flow":
+            self.record_flow(args)
+            return None
+        if method not in ("llm", "rlm"):
+            return await self._serve(method, args)
+        self.issued = []
+        items = await self._serve(method, args)
+        self.result_spans.update(self.issued)
+        if isinstance(items, list) and len(items) == len(self.issued):
+            return {"items": items, "spans": list(self.issued)}
+        return items
+
+    async def _serve(self, method: str, args: dict[str, Any]) -> Any:
         if method == "llm":
             return await self.llm_calls(_texts(args.get("prompts")), args.get("options") or {})
         if method == "rlm":
@@ -104,6 +127,7 @@ class RequestServer:
         span = tree.trace.start("llm", "sub call", self.step_span, model=sub.name,
                                 prompt=prompts.clip(prompt, TRACE_TEXT_LIMIT),
                                 prompt_chars=len(prompt))
+        self.issued.append(span.span_id)  # made in item order: gather starts them in order
         window = sub.context_window
         tokens = estimate_tokens(prompt)
         if window and tokens > int(window * 0.9):
@@ -152,6 +176,7 @@ class RequestServer:
     async def _child(self, prompt: str, ctx: Any, reservation: Reservation) -> Any:
         tree, budget = self.tree, self.tree.budget
         span = tree.trace.start("child_run", "child run", self.step_span, query=prompt)
+        self.issued.append(span.span_id)
         tree.emit("child_start", self.depth + 1, query=prompt)
         try:
             result = await self.run_child(prompt if ctx is None else ctx, prompt, span)
@@ -165,6 +190,41 @@ class RequestServer:
         if result.answer:
             return result.answer
         return {"error": f"child run ended with status {result.status}: {result.error}"}
+
+
+    def record_flow(self, args: dict[str, Any]) -> None:
+        """Keep on the current code step what the worker says fed its final answer.
+
+        The report comes from model-run code, so only spans this run handed to the worker and
+        steps of this run are kept; the credit is computed from it later (`trace.credit`).
+        """
+        span = self.step_span
+        step = _int(args.get("step"))
+        if span is None or step is None:
+            return
+        results: list[dict[str, Any]] = []
+        for entry in _entries(args.get("results")):
+            if (len(entry) == 3 and entry[0] in self.result_spans
+                    and entry[1] in ("value", "text") and _float(entry[2], None) is not None):
+                results.append({"span_id": entry[0], "method": entry[1],
+                                "chars": max(0.0, float(entry[2]))})
+        steps: set[int] = set()
+        last = len(self.code_spans) - 1
+        for entry in _entries(args.get("vars")):
+            assigned = _int(entry[1]) if len(entry) == 2 else None
+            if assigned is not None and assigned <= step and 0 <= last - (step - assigned):
+                steps.add(self.code_spans[last - (step - assigned)].span_id)
+        span.attrs["flow"] = {
+            "hash": str(args.get("hash", ""))[:16], "chars": _int(args.get("chars")) or 0,
+            "results": results, "steps": sorted(steps),
+        }
+
+
+def _entries(value: Any) -> list[list[Any]]:
+    """The list entries of a `flow` report field, bounded."""
+    if not isinstance(value, list):
+        return []
+    return [e for e in value[:MAX_FLOW_ENTRIES] if isinstance(e, list)]
 
 
 def _texts(value: Any) -> list[str]:
