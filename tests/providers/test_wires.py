@@ -244,3 +244,11 @@ def full_listener() -> Iterator[str]:
         for filler in fillers:
             filler.close()
         sock.close()
+
+
+@wire_params
+def test_a_reply_that_is_not_json_is_a_response_error_not_unreachable(wire: Wire) -> None:
+    with wire.server(["unused"], faults=[Fault.malformed()]) as srv, \
+            pytest.raises(ProviderResponseError) as info:
+        call(wire, srv, resilience=False)
+    assert info.value.retryable and "Is the server running" not in str(info.value)

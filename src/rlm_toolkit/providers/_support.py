@@ -264,7 +264,7 @@ def transport_error(name: str, where: str | None, exc: BaseException) -> Provide
     if module in TRANSPORT_MODULES or isinstance(exc, (ConnectionError, OSError)):
         return unreachable(name, where, exc)
     if isinstance(exc, ValueError):  # JSON that does not parse or validate
-        return ProviderError(
+        return ProviderResponseError(
             f"{name} sent a malformed response ({type(exc).__name__}: {exc})", retryable=True
         )
     return ProviderError(f"{name} failed: {type(exc).__name__}: {exc}", retryable=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ProviderError
+from ..errors import ProviderError, ProviderResponseError
 from ._support import (
     LoopLocal,
     chat_turns,
@@ -174,7 +174,8 @@ class AnthropicProvider(BaseProvider):
             return unreachable(self.name, self.base_url, exc)
         status = getattr(exc, "status_code", None)
         if status is None:
-            return ProviderError(f"{self.name} sent a malformed response: {exc}", retryable=True)
+            return ProviderResponseError(f"{self.name} sent a malformed response: {exc}",
+                                         retryable=True)
         headers = getattr(getattr(exc, "response", None), "headers", None)
         return status_error(self.name, status, str(exc), retry_after=parse_retry_after(headers))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import openai
 
-from ..errors import ProviderError
+from ..errors import ProviderError, ProviderResponseError
 from ._support import (
     LoopLocal,
     parse_retry_after,
@@ -160,7 +160,8 @@ class OpenAICompatibleProvider(BaseProvider):
         response = getattr(exc, "response", None)
         retry_after = parse_retry_after(getattr(response, "headers", None))
         if status is None:  # a body the SDK could not read: treat as a transient glitch
-            return ProviderError(f"{self.name} sent a malformed response: {exc}", retryable=True)
+            return ProviderResponseError(f"{self.name} sent a malformed response: {exc}",
+                                         retryable=True)
         return status_error(self.name, status, str(exc), retry_after=retry_after)
 
     async def aclose(self) -> None:
