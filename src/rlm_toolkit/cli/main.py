@@ -9,7 +9,9 @@ import sys
 from .. import __version__
 from ..errors import RLMError
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "models", "serve_model", "doctor", "bench", "providers")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run", "trace", "models", "serve_model", "doctor", "bench", "providers",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,8 +12,10 @@ import contextlib
 import datetime as _dt
 import json
 import os
+from collections.abc import Iterator
 from typing import Any, Protocol
 
+from ..errors import ConfigError
 from .spans import Span
 
 
@@ -98,6 +100,48 @@ def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
 
 
 def load_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read a saved trace back as a list of JSON lines."""
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """Read a saved trace back as a list of JSON lines.
+
+    A file that is missing, cut off or hand-edited into something else raises `ConfigError`
+    with one line naming the file, the line and what is wrong with it.
+    """
+    return [obj for _, obj in iter_jsonl(path)]
+
+
+def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a saved trace; see `load_jsonl`."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise ConfigError(f"trace file {name!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"trace file {name!r} is a folder: give the .jsonl file") from None
+    except OSError as exc:
+        raise ConfigError(f"trace file {name!r} cannot be read: {exc.strerror or exc}") from None
+    raw_lines = data.split(b"\n")
+    last = len(raw_lines) - (1 if raw_lines[-1] == b"" else 0)
+    if not data.strip():
+        raise ConfigError(f"trace file {name!r} is empty: it holds no trace")
+    for n, raw in enumerate(raw_lines[:last], 1):
+        if not raw.strip():
+            continue
+        where = f"trace file {name!r}, line {n}"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start + 1}); "
+                              "is this a trace saved by rlm_toolkit?") from None
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if n == last and not data.endswith(b"\n"):
+                raise ConfigError(f"{where} is cut off (the file ends mid-line at column "
+                                  f"{exc.colno}): the trace was not saved whole") from None
+            raise ConfigError(f"{where} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                              "was the file edited by hand?") from None
+        if not isinstance(obj, dict):
+            raise ConfigError(f"{where} is a JSON {type(obj).__name__}, not an object; "
+                              "a trace holds one JSON object a line") from None
+        yield n, obj
