@@ -16,7 +16,9 @@ from rich.text import Text
 
 from ..engine import RLM, Event, RLMConfig
 from ..engine.context import check_context_file
-from ..errors import ConfigError
+from ..errors import ConfigError, RLMError
+from ..trace.viewer import from_trace, write_html
+from .trace import check_html_path
 
 LOCAL_DEFAULT = "local/qwen2.5-coder-1.5b"
 #: Exit status when the run succeeded and its answer was printed, but --trace could not be written.
@@ -44,6 +46,8 @@ def register(commands: Any) -> None:
     p.add_argument("--timeout", type=float, default=None, help="seconds for the whole run")
     p.add_argument("--sandbox", choices=("auto", "bwrap", "landlock", "unsafe-local"), default=None)
     p.add_argument("--trace", metavar="OUT.jsonl", help="save the run's trace as JSONL")
+    p.add_argument("--view", metavar="OUT.html", help="write the run's trace as a "
+                   "self-contained HTML page (see `rlm trace view`)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no live view")
     p.set_defaults(func=run_command)
@@ -126,6 +130,8 @@ def run_command(args: argparse.Namespace) -> int:
     context = read_context(args.context)
     if args.trace:
         check_trace_path(args.trace)
+    if args.view:
+        check_html_path(args.view, "--view")
     model = args.model or default_model(err)
     overrides = {
         "max_iterations": args.max_iterations, "max_depth": args.max_depth,
@@ -159,5 +165,12 @@ def run_command(args: argparse.Namespace) -> int:
             result.trace.save(args.trace)
         except OSError as exc:  # the answer is already out; say what was not saved
             err.print(f"[yellow]could not save the trace to {args.trace}: {exc.strerror or exc}[/]")
+            return code or TRACE_NOT_SAVED
+    if args.view:
+        try:
+            write_html(from_trace(result.trace), args.view)
+        except (OSError, RLMError) as exc:  # the answer is already out; say what was not saved
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            err.print(f"[yellow]could not write the trace page {args.view}: {why}[/]")
             return code or TRACE_NOT_SAVED
     return code
