@@ -670,6 +670,13 @@ attempt('connect_abstract', lambda: b.connect('\\0$abstract_name'))
 attempt('pair_works', lambda: (a.send(b'ok'), b.recv(2))[1])
 """, blocked=("bind_abstract", "bind_host_name", "bind_path", "listen", "connect_abstract"),
         allowed=("pair_works",)),
+    Attack("machine_wide_kernel_pools", LOCKDOWN_PRELUDE + """
+ctx = ctypes.c_ulong(0)
+# Linux AIO: every context comes out of fs.aio-max-nr, shared by the whole machine.
+attempt('aio_pool', lambda: ok(_libc.syscall(ctypes.c_long(206 if _X86 else 0), ctypes.c_long(60000), ctypes.byref(ctx)), 'io_setup'))
+attempt('aio_pool_small', lambda: ok(_libc.syscall(ctypes.c_long(206 if _X86 else 0), ctypes.c_long(1), ctypes.byref(ctx)), 'io_setup'))
+attempt('inotify_instances', lambda: [ok(_libc.inotify_init()) for _ in range(200)])
+""", blocked=("aio_pool", "aio_pool_small", "inotify_instances")),
 ])
 # Run by test_lockdown_host.py, which checks the count from the host and knows which tiers
 # can enforce it (the kernel exempts uid 0 from RLIMIT_NPROC: bubblewrap as root).

@@ -203,3 +203,18 @@ def test_the_host_can_still_bind_the_names_the_jail_tried(tier: str, listeners: 
     assert failed == [], failed
     assert "BLOCKED bind_abstract" in shown and "RESULT pair_works" in shown, shown
     assert result.answer == "42"
+
+
+# --- machine-wide kernel pools ---------------------------------------------------------------
+def _aio_nr(pid: int) -> int:
+    return int(Path("/proc/sys/fs/aio-nr").read_text())
+
+
+def test_the_machine_wide_aio_pool_stays_the_hosts(tier: str, fill: dict[str, Any]) -> None:
+    before = _aio_nr(0)
+    result, shown, during = run_and_probe(attack("machine_wide_kernel_pools"), tier, _aio_nr,
+                                          fill)
+    # The attack asked for 60,000 of the machine's 65,536 AIO events and held them.
+    assert during - before < 60000, (before, during)
+    assert "BLOCKED aio_pool " in shown, shown
+    assert result.answer == "42"

@@ -98,7 +98,7 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "bind": (49, 200), "connect": (42, 203), "listen": (50, 201), "accept": (43, 202),
     "accept4": (288, 242), "statmount": (457, 457), "listmount": (458, 458),
     "open_tree_attr": (467, 467), "quotactl_fd": (443, 443), "sync": (162, 81),
-    "syncfs": (306, 267),
+    "syncfs": (306, 267), "io_setup": (206, 0), "modify_ldt": (154, None),
 }
 # Denied outright with EPERM: no new programs, processes, namespaces, kernel objects or
 # peeking at other processes.
@@ -130,6 +130,8 @@ DENIED = (
     # Naming a socket (an abstract name the host wants), or reaching one by name.
     "bind", "connect", "listen", "accept", "accept4",
     "statmount", "listmount", "open_tree_attr", "quotactl_fd", "sync", "syncfs",
+    # Linux AIO contexts come from one machine-wide pool (fs.aio-max-nr): the host's too.
+    "io_setup", "modify_ldt",
 )
 # Extended attributes answer "not supported", as on a file system without them, so copying
 # code (shutil.copy2) carries on; reading them could return a host file's secret.
