@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..plan import WORKER_DIR, LaunchPlan, clean_env
@@ -118,12 +119,10 @@ def jail_args(binary: str, scratch: str, scratch_bytes: int = DEFAULT_SCRATCH_MB
     return args
 
 
-# Run as root in a private mount namespace of the launcher (the host's is untouched): bind the
-# sources uid 65534 cannot reach (a Python under /root, say) onto a small tmpfs over the empty
-# scratch folder, so bubblewrap, started as 65534, can bind them from there.
-STAGE = ('set -e; s=$1; shift; mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev rlm-stage '
-         '"$s"; i=0; while [ "$1" != -- ]; do mkdir "$s/$i"; mount --bind "$1" "$s/$i"; '
-         'i=$((i+1)); shift; done; shift; exec "$@"')
+# The launcher runs as root in a private mount namespace of its own (the host's is untouched)
+# and binds the sources uid 65534 cannot reach (a Python under /root, say) onto the empty
+# scratch folder (or, for several, onto a small tmpfs there), so bubblewrap, started as 65534,
+# can bind them from there.
 
 
 def reachable_by_others(path: str) -> bool:
@@ -146,27 +145,47 @@ def _tool(name: str) -> str | None:
     return shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
 
 
-def drop_args(scratch: str) -> tuple[list[str], dict[str, str]]:
-    """When the host is root: the argv prefix that makes bubblewrap start as uid/gid 65534
-    (no groups), and where each source 65534 cannot reach is staged. ([], {}) otherwise.
+@dataclass(frozen=True)
+class Drop:
+    """How a root host starts bubblewrap as uid/gid 65534: an `unshare` prefix and launcher
+    steps that stage the sources 65534 cannot reach (a Python under /root, say), then setpriv.
+    """
+
+    unshare: list[str] = field(default_factory=list)
+    stage: list[str] = field(default_factory=list)
+    setuid: list[str] = field(default_factory=list)
+    staged: dict[str, str] = field(default_factory=dict)  # source -> where it was staged
+
+
+def drop_args(scratch: str) -> Drop:
+    """The Drop for a root host; an empty one where the host is not root or tools are missing.
 
     Mapping root to another uid inside the user namespace is not enough: the kernel checks the
     host uid (kernel.core_pattern, root-owned files), so the jail must not be host root.
     """
     setpriv = _tool("setpriv")
     if os.geteuid() != 0 or setpriv is None:
-        return [], {}
+        return Drop()
     setuid = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
     hidden = [p for p in [*interpreter_paths(), str(WORKER_DIR)] if not reachable_by_others(p)]
-    unshare = _tool("unshare")
     if not hidden:
-        return setuid, {}
+        return Drop(setuid=setuid)
+    unshare = _tool("unshare")
     if unshare is None:
-        return [], {}
-    staged = {src: f"{scratch}/{i}" for i, src in enumerate(hidden)}
-    prefix = [unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", STAGE,
-              "rlm-stage", scratch, *hidden, "--"]
-    return prefix + setuid, staged
+        return Drop()
+    if len(hidden) == 1:  # straight onto the (empty) scratch folder
+        staged, stage = {hidden[0]: scratch}, []
+    else:
+        staged = {src: f"{scratch}/{i}" for i, src in enumerate(hidden)}
+        stage = [f"tmpfs:{scratch}"]
+    for src, dst in staged.items():
+        stage += [f"bind:{src}", dst]
+    return Drop([unshare, "--mount", "--propagation", "private", "--"], stage, setuid, staged)
+
+
+def launch_prefix(drop: Drop, cgroup_steps: list[str]) -> list[str]:
+    """unshare (if staging), one launcher for the cgroup and the staging, then setpriv."""
+    return [*drop.unshare, *cgroup.launch_argv([*cgroup_steps, *drop.stage]), *drop.setuid]
 
 
 def worker_command() -> list[str]:
@@ -178,15 +197,16 @@ def bwrap_plan(binary: str, scratch: str, memory_limit_mb: int | None,
     """The launch plan of the bubblewrap tier."""
     scratch_mb = scratch_limit_mb or DEFAULT_SCRATCH_MB
     in_memory = in_memory_scratch(binary)  # else scratch is a host folder 65534 cannot use
-    drop, staged = drop_args(scratch) if in_memory and drops_uid(binary) else ([], {})
+    drop = drop_args(scratch) if in_memory and drops_uid(binary) else Drop()
     memory_bytes = None
     if memory_limit_mb:  # the jail's tmpfs pages are charged to its cgroup as well
         memory_bytes = memory_limit_mb * MIB + (scratch_mb * MIB + TMP_SIZE if in_memory else 0)
     support = cgroup.detect()
-    argv = [*cgroup.launcher(support, scratch, memory_bytes, PIDS_LIMIT), *drop,
-            *jail_args(binary, scratch, scratch_mb * MIB, staged), "--", *worker_command()]
+    argv = [*launch_prefix(drop, cgroup.steps(support, scratch, memory_bytes, PIDS_LIMIT)),
+            *jail_args(binary, scratch, scratch_mb * MIB, drop.staged), "--",
+            *worker_command()]
     notes = [f"bubblewrap {'.'.join(map(str, bwrap_version(binary)))}"]
-    notes.append(f"jail uid {NOBODY} on the host" if drop else
+    notes.append(f"jail uid {NOBODY} on the host" if drop.setuid else
                  f"jail uid {os.geteuid()} on the host (the host's own)")
     return LaunchPlan(
         tier="bwrap",
@@ -202,9 +222,9 @@ def _probe(binary: str, drop: bool) -> str | None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rlm-probe-") as scratch:
-        prefix, staged = drop_args(scratch) if drop else ([], {})
-        argv = [*prefix, *jail_args(binary, scratch, MIB, staged), "--", sys.executable, "-I",
-                "-S", "-c", "pass"]
+        how = drop_args(scratch) if drop else Drop()
+        argv = [*launch_prefix(how, []), *jail_args(binary, scratch, MIB, how.staged), "--",
+                sys.executable, "-I", "-S", "-c", "pass"]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, env=clean_env("/"),
                                   cwd=scratch, timeout=PROBE_TIMEOUT_S)
@@ -220,7 +240,7 @@ def _probe(binary: str, drop: bool) -> str | None:
 @lru_cache(maxsize=4)
 def _probed(binary: str) -> tuple[str | None, bool]:
     """(why the jail cannot start, or None; whether it starts as uid 65534 from a root host)."""
-    if drop_args("/")[0] and _probe(binary, True) is None:
+    if drop_args("/").setuid and _probe(binary, True) is None:
         return None, True
     return _probe(binary, False), False
 

@@ -17,12 +17,16 @@ from pathlib import Path
 
 ROOT = "/sys/fs/cgroup"
 PREFIX = "rlm-"
-# The launcher: `mkdir:DIR`, `FILE=VALUE` and `join:FILE` steps, then `--` and the command.
+# The launcher: `mkdir:DIR`, `FILE=VALUE`, `join:FILE`, `tmpfs:DIR` and `bind:SRC DST` steps,
+# then `--` and the command it execs (same pid). Only a missing folder or a mount forks.
 LAUNCHER = (
     'while [ $# -gt 0 ]; do case $1 in '
     '--) shift; exec "$@";; '
-    'mkdir:*) mkdir -p "${1#mkdir:}" || exit 125;; '
+    'mkdir:*) [ -d "${1#mkdir:}" ] || mkdir "${1#mkdir:}" || exit 125;; '
     'join:*) echo $$ > "${1#join:}" || exit 125;; '
+    'tmpfs:*) mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev rlm-stage "${1#tmpfs:}" '
+    '|| exit 125;; '
+    'bind:*) mount --bind -o X-mount.mkdir "${1#bind:}" "$2" || exit 125; shift;; '
     '*=*) printf "%s\\n" "${1#*=}" > "${1%%=*}" || exit 125;; '
     'esac; shift; done; exit 125'
 )
@@ -101,30 +105,51 @@ def group_name(scratch: str) -> str:
     return PREFIX + os.path.basename(scratch.rstrip("/")).removeprefix("rlm-scratch-")
 
 
-def launcher(support: CgroupSupport, scratch: str, memory_bytes: int | None,
-             pids_max: int) -> list[str]:
-    """The argv prefix that puts the command into its own cgroup, or [] where none exists."""
+def steps(support: CgroupSupport, scratch: str, memory_bytes: int | None,
+          pids_max: int) -> list[str]:
+    """The launcher steps that put the command into its own cgroup ([] where none exists).
+
+    The folders are made here, so the launcher only forks `mkdir` when one was removed.
+    """
     name = group_name(scratch)
-    steps: list[str] = []
+    out: list[str] = []
+    dirs: list[str] = []
     if support.version == "v2" and support.memory_parent:
         path = os.path.join(support.memory_parent, name)
-        steps += [f"mkdir:{path}", f"{path}/pids.max={pids_max}"]
+        dirs.append(path)
+        out += [f"mkdir:{path}", f"{path}/pids.max={pids_max}"]
         if memory_bytes is not None:
-            steps += [f"{path}/memory.max={memory_bytes}", f"{path}/memory.swap.max=0"]
-        steps += [f"join:{path}/cgroup.procs"]
+            out += [f"{path}/memory.max={memory_bytes}", f"{path}/memory.swap.max=0"]
+        out += [f"join:{path}/cgroup.procs"]
     elif support.version == "v1":
         if support.memory_parent and memory_bytes is not None:
             path = os.path.join(support.memory_parent, name)
-            steps += [f"mkdir:{path}", f"{path}/memory.limit_in_bytes={memory_bytes}"]
+            dirs.append(path)
+            out += [f"mkdir:{path}", f"{path}/memory.limit_in_bytes={memory_bytes}"]
             if os.path.exists(os.path.join(support.memory_parent, "memory.memsw.limit_in_bytes")):
-                steps += [f"{path}/memory.memsw.limit_in_bytes={memory_bytes}"]
-            steps += [f"join:{path}/cgroup.procs"]
+                out += [f"{path}/memory.memsw.limit_in_bytes={memory_bytes}"]
+            out += [f"join:{path}/cgroup.procs"]
         if support.pids_parent:
             path = os.path.join(support.pids_parent, name)
-            steps += [f"mkdir:{path}", f"{path}/pids.max={pids_max}", f"join:{path}/cgroup.procs"]
-    if not steps:
+            dirs.append(path)
+            out += [f"mkdir:{path}", f"{path}/pids.max={pids_max}", f"join:{path}/cgroup.procs"]
+    for path in dirs:
+        with contextlib.suppress(OSError):
+            os.makedirs(path, exist_ok=True)
+    return out
+
+
+def launch_argv(launch_steps: list[str]) -> list[str]:
+    """The argv prefix that runs `launch_steps` and then execs the command after it."""
+    if not launch_steps:
         return []
-    return [SHELL, "-c", LAUNCHER, "rlm-launch", *steps, "--"]
+    return [SHELL, "-c", LAUNCHER, "rlm-launch", *launch_steps, "--"]
+
+
+def launcher(support: CgroupSupport, scratch: str, memory_bytes: int | None,
+             pids_max: int) -> list[str]:
+    """The argv prefix that puts the command into its own cgroup, or [] where none exists."""
+    return launch_argv(steps(support, scratch, memory_bytes, pids_max))
 
 
 def _dirs(support: CgroupSupport) -> list[str]:
