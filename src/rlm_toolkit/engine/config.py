@@ -26,6 +26,10 @@ class RLMConfig:
     scratch folder; past either, the step is stopped and the worker restarted.
     `small_model`: give the root the short system prompt and the guards for small models
     (guessed numbers, a copied prompt). None decides from the model's name (<= 4B parameters).
+    `verify`: after a final answer, one sub-call judges whether the cited text supports it;
+    an answer not supported gets one more chance, then is marked unverified
+    (`result.grounded`). `verify_model`: the model for that call ("provider/model"; default
+    the sub model).
     """
 
     max_iterations: int = 20
@@ -48,6 +52,8 @@ class RLMConfig:
     keep_recent_turns: int = 4
     sub_max_tokens: int | None = None
     root_max_tokens: int | None = None
+    verify: bool = False
+    verify_model: str | None = None
 
     def __post_init__(self) -> None:
         for name in _WHOLE_AT_LEAST_1:
@@ -76,6 +82,14 @@ class RLMConfig:
             raise ConfigError(
                 f"RLMConfig.small_model must be True, False or None (None decides from the "
                 f"model's name), got {self.small_model!r}"
+            )
+        if not isinstance(self.verify, bool):
+            raise ConfigError(f"RLMConfig.verify must be True or False, got {self.verify!r}")
+        if self.verify_model is not None and (
+                not isinstance(self.verify_model, str) or not self.verify_model.strip()):
+            raise ConfigError(
+                f"RLMConfig.verify_model must be a \"provider/model\" string or None (None uses "
+                f"the sub model), got {self.verify_model!r}"
             )
         if not isinstance(self.sandbox, str) or self.sandbox not in SANDBOX_MODES:
             raise ConfigError(

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EventKind = Literal[
-    "run_start", "iteration", "token", "code", "subcall", "child_start", "child_end", "run_end"
+    "run_start", "iteration", "token", "code", "subcall", "child_start", "child_end", "run_end",
+    "verify",
 ]
 
 

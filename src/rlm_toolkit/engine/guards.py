@@ -63,7 +63,8 @@ def copies_prompt(reply: str, prompt: str) -> bool:
 GUESSED_NUMBER = (
     "Your answer contains {numbers}, which appear{s} in no output you have seen and not in "
     "the data. Do not guess: print the evidence with code (grep or a slice of `context`), "
-    "then answer with what the output shows."
+    "then answer with what the output shows. If the data does not contain the answer, "
+    "answer FINAL(NOT_FOUND)."
 )
 COPIED_PROMPT = (
     "You repeated the instructions instead of working. Write one short ```repl block that "

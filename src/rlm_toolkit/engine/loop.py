@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..errors import AuthenticationError, BudgetExceeded, ProviderError, ProviderUnreachable
-from ..providers.base import Completion, CompletionOptions, Message, messages_tokens
+from ..providers.base import Completion, CompletionOptions, Message, Usage, messages_tokens
 from ..sandbox import StepResult, Worker, WorkerOptions
+from ..sandbox.worker.channel import decode_value
+from ..sandbox.worker.helpers import Source, source_of
 from ..trace import Span
 from . import guards, prompts
+from .citations import Citation, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
+from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
 from .parsing import find_text_final, parse_reply
 from .prompts_small import SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
@@ -31,6 +35,9 @@ from .step import StepOutcome, format_step, step_output, turn_summary
 from .tree import RunTree
 
 ANSWER_NOW_SEEN_CHARS = 6_000
+#: The code (and its output) given to the verifier as the evidence of a computed answer.
+CODE_EVIDENCE_CHARS = 4_000
+VERIFY_REPLY_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Run:
         small = tree.config.small_model
         self.small = is_small_model(tree.root.name) if small is None else small
         self.state = RunState()
+        self.verify_usage = Usage()  # tokens the verifier's calls used
         self.server = RequestServer(tree, depth, self.state.usage, self._run_child)
 
     # --- the run ----------------------------------------------------------------------
@@ -105,11 +113,15 @@ class Run:
             answer=answer, status=ending.status, iterations=self.iterations,
             subcalls=budget.subcalls, usage=budget.usage, cost=budget.total_cost,
             elapsed_s=time.perf_counter() - started, trace=tree.trace, error=ending.error,
-            depth=self.depth, model=tree.root.name,
+            depth=self.depth, model=tree.root.name, citations=list(state.citations),
+            grounded=state.grounded, found=not is_not_found(answer), verdict=state.verdict,
+            evidence_code=state.evidence_code,
         )
         span.finish(
             error=ending.error, answer=answer, status=ending.status, iterations=self.iterations,
             usage=state.usage.to_dict(), subcalls=budget.subcalls, cost=budget.total_cost,
+            citations=[c.to_dict() for c in state.citations], grounded=state.grounded,
+            found=result.found, verdict=None if state.verdict is None else state.verdict.to_dict(),
         )
         tree.emit("run_end", self.depth, self.iterations, status=ending.status, answer=answer)
         return result
@@ -149,6 +161,8 @@ class Run:
             if outcome.final is not None:
                 refusal = self._refusal(outcome)
                 if refusal is None:
+                    refusal = await self._ground(outcome, span)
+                if refusal is None:
                     span.finish(final_answer=outcome.final)
                     return Ending("success", outcome.final)
                 self.state.partial = self.state.partial or outcome.final
@@ -179,11 +193,12 @@ class Run:
                 state.partial = str(step.answer["content"])
             if step.final is not None:
                 if "value" in step.final:
-                    return StepOutcome(str(step.final["value"]), feedback, code, seen_before)
+                    return StepOutcome(str(step.final["value"]), feedback, code, seen_before,
+                                       step.cite)
                 feedback.append(prompts.missing_variable(str(step.final.get("missing"))))
             if step.answer.get("ready"):
                 return StepOutcome(str(step.answer.get("content", "")), feedback, code,
-                                   seen_before)
+                                   seen_before, step.cite)
             if self.tree.budget.exhausted:
                 return StepOutcome(None, feedback)
         return await self._text_final(worker, parsed.code_blocks, parsed.prose, reply, span, it,
@@ -213,7 +228,7 @@ class Run:
             # FINAL(hits[0]) written as text: the model meant the value, so the REPL computes it.
             step = await self._run_code(worker, f"FINAL({text_final.raw})", span, it)
             if step.final is not None and "value" in step.final:
-                return StepOutcome(str(step.final["value"]), feedback)
+                return StepOutcome(str(step.final["value"]), feedback, cite=step.cite)
         return StepOutcome(text_final.value, feedback)
 
     def _refusal(self, outcome: StepOutcome) -> str | None:
@@ -235,6 +250,92 @@ class Run:
             state.small_guard_used = True
             return guards.guessed_number_feedback(guessed)
         return None
+
+    # --- grounding --------------------------------------------------------------------
+    async def _ground(self, outcome: StepOutcome, span: Span) -> str | None:
+        """Check the final's citations and, under `verify`, its support; feedback to retry.
+
+        An invalid citation makes the answer ungrounded whatever else happens. With `verify`
+        (top-level run only), an answer that is not supported gets one more chance with the
+        verifier's reason; after that it is accepted and marked unverified.
+        """
+        state, final = self.state, outcome.final or ""
+        citations = check_citations(outcome.cite, self.source) if outcome.cite else []
+        state.citations, state.verdict, state.evidence_code = citations, None, ""
+        bad = [i for i, c in enumerate(citations, 1) if not c.valid]
+        state.grounded = False if bad else None
+        verifier, judge = self.tree.verifier, self.tree.judge
+        if verifier is None or judge is None or self.depth > 0 or is_not_found(final):
+            return None
+        if bad:
+            c = citations[bad[0] - 1]
+            verdict = Verdict("not", f"citation {bad[0]} is not in the data: {c.reason}",
+                              judged=False)
+        else:
+            verdict = await self._judge(outcome, citations, span)
+        state.verdict = verdict
+        state.grounded = verdict.supported and not bad
+        if state.grounded or state.verify_retry_used:
+            return None
+        state.verify_retry_used = True
+        state.partial = final
+        return rejection_feedback(verdict)
+
+    async def _judge(self, outcome: StepOutcome, citations: list[Citation],
+                     span: Span) -> Verdict:
+        """The verifier's verdict; an uncited answer is judged on its code if computed."""
+        final = outcome.final or ""
+        request = VerifyRequest(self.query, final, [c.text for c in citations])
+        if not citations:
+            code = outcome.final_code
+            if not code or final.strip() in code:  # typed by the model, not computed
+                return Verdict("not", "the answer cites nothing in the data: cite the matches "
+                               "it rests on", judged=False)
+            evidence = "\n\n".join(self.state.codes)[-CODE_EVIDENCE_CHARS:]
+            self.state.evidence_code = evidence
+            request = VerifyRequest(self.query, final, [], evidence,
+                                    self.state.seen[-CODE_EVIDENCE_CHARS:])
+        verifier, judge = self.tree.verifier, self.tree.judge
+        assert verifier is not None and judge is not None
+        call = self.tree.trace.start("llm", "verify answer", span, model=judge.name,
+                                     purpose="verify", answer=final, citations=len(citations))
+        try:
+            verdict = await verifier.judge(request, self._ask_judge)
+        except (BudgetExceeded, ProviderError) as exc:
+            call.finish(error=str(exc))
+            return Verdict("not", f"the verifier could not be asked: {exc}", judged=False)
+        call.finish(verdict=verdict.to_dict())
+        self.tree.emit("verify", self.depth, self.iterations, support=verdict.support,
+                       reason=verdict.reason)
+        return verdict
+
+    async def _ask_judge(self, prompt: str) -> str:
+        """One call to the verify model, counted in the tree's budget and this run's usage."""
+        tree = self.tree
+        judge = tree.judge
+        assert judge is not None
+        messages: list[Message] = [{"role": "user", "content": prompt}]
+        reply_tokens = VERIFY_REPLY_TOKENS
+        reservation = tree.budget.reserve(messages_tokens(messages) + reply_tokens,
+                                          subcall=True)
+        try:
+            completion = await judge.complete(
+                messages, CompletionOptions(temperature=0.0, max_tokens=reply_tokens))
+        except BaseException:
+            tree.budget.settle(reservation, None, None)
+            raise
+        tree.budget.settle(reservation, completion.usage, completion.cost)
+        self.state.usage.add(completion.usage)
+        self.verify_usage.add(completion.usage)
+        return completion.text
+
+    @cached_property
+    def source(self) -> Source:
+        """The context as the text citations point into (as the worker's `grep` reads it)."""
+        value = self.context.value
+        if self.context.encoded.kind == "json":
+            value = decode_value("json", self.context.encoded.data)
+        return source_of(value)
 
     @cached_property
     def system_prompt(self) -> str:
@@ -305,10 +406,16 @@ class Run:
                     finish_reason=completion.finish_reason)
         return completion
 
-    async def _run_child(self, context: object, query: str, span: Span) -> RLMResult:
+    async def _run_child(self, context: object, query: str, span: Span,
+                         hint: int | None = None) -> RLMResult:
         prepared = await prepare_context_async(context)
         check_memory_limit(prepared.encoded, self.tree.config.memory_limit_mb)
-        return await Run(self.tree, prepared, query, self.depth + 1, span).execute()
+        child = Run(self.tree, prepared, query, self.depth + 1, span)
+        result = await child.execute()
+        if result.citations:  # offsets into the user's context, not the child's slice
+            result.citations = place_in_parent(result.citations, child.source, self.source,
+                                               hint)
+        return result
 
     # --- code steps -------------------------------------------------------------------
     async def _run_code(self, worker: Worker, code: str, iteration: Span, it: int) -> StepResult:
@@ -316,6 +423,7 @@ class Run:
         self.server.begin_step(span, it)
         step = await worker.execute(code, self.server)
         self.state.code_ran = True
+        self.state.codes.append(code)
         output = step_output(step)
         self.state.saw(output)
         span.finish(

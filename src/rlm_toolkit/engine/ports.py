@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .grounding import Ask, Verdict, VerifyRequest
 
 
 class Memory(Protocol):
@@ -17,4 +20,16 @@ class Memory(Protocol):
 
     def add_episode(self, text: str, metadata: dict[str, Any] | None = None) -> object:
         """Store one memory."""
+        ...
+
+
+class Verifier(Protocol):
+    """Judges whether an answer's evidence supports it (`RLMConfig(verify=True)`).
+
+    `ask` makes one sub-call to the verify model through the run's budget and trace. The
+    default is `rlm_toolkit.engine.grounding.SubCallJudge`; pass another as RLM(verifier=...).
+    """
+
+    async def judge(self, request: VerifyRequest, ask: Ask) -> Verdict:
+        """The verdict on `request`: supported, partly or not, with a one-line reason."""
         ...

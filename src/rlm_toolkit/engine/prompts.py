@@ -31,7 +31,8 @@ sub-tasks that are themselves too large for one call.
 - `split_document(context, size=20000, overlap=0)` -> list of chunks of about `size` \
 characters (text gives str chunks; a list or dict gives shorter lists or smaller dicts); \
 `grep(pattern, text=None, context_lines=0)` -> matching lines of `context` as "L<n>: line"; \
-`SHOW_VARS()`.
+`SHOW_VARS()`. What grep and split_document return is text that also knows where it is in \
+`context` (`.start`, `.end`, `.line`), so you can cite it.
 - Variables, functions and imports persist between blocks. The standard library is available.
 
 How to work:
@@ -39,10 +40,15 @@ How to work:
 2. For questions about meaning, split the context into chunks and ask `llm_batch` about each \
 chunk, then combine the answers in code. For exact look-ups, use code (grep, re, slicing).
 3. Keep every finding in variables; print short evidence, not whole chunks.
-4. When you are sure, give the final answer with FINAL(value) inside a ```repl block (value \
-is evaluated) or FINAL_VAR("variable_name"); you may also set answer["content"] = ... and \
-answer["ready"] = True. Only give the final answer after you have seen the evidence in the \
-output of an earlier step.
+4. When you are sure, give the final answer with FINAL(value, cite=[...]) inside a ```repl \
+block (value is evaluated) or FINAL_VAR("variable_name"); you may also set \
+answer["content"] = ..., answer["cite"] = [...] and answer["ready"] = True. Only give the \
+final answer after you have seen the evidence in the output of an earlier step.
+5. Cite the evidence your answer rests on: the grep matches or chunks (e.g. \
+cite=[hits[0]]), (start, end) offsets into `context`, or exact quotes of it. Citations are \
+checked against the data. An answer computed by code (a count, a sum) needs no citation.
+6. If the data does not contain the answer, say so: FINAL(NOT_FOUND). That is a valid \
+answer; never invent a name or number the data does not give.
 
 Write one or two short ```repl blocks per reply and wait for their output.
 

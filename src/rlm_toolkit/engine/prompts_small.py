@@ -35,11 +35,11 @@ print(hits[:10])
 ```
 Step 2, after reading the printed lines, answer with what they show:
 ```repl
-FINAL("Ostrava")
+FINAL("Ostrava", cite=[hits[0]])
 ```
 
 Rules: never assign to `context`; print only short results; never guess a name or number \
-that you have not seen printed. """ + SMALL_UNTRUSTED_NOTE
+that you have not seen printed. If the text does not say, answer FINAL(NOT_FOUND). """ + SMALL_UNTRUSTED_NOTE
 
 _SIZE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*b(?![a-z])", re.IGNORECASE)
 _SMALL_FAMILIES = ("tinyllama", "smollm", "qwen2.5-0.5", "qwen2.5-coder-0.5", "gemma-2b",

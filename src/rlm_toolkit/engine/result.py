@@ -8,6 +8,8 @@ from typing import Any, Literal
 from ..errors import Limit
 from ..providers.base import Usage
 from ..trace import Trace
+from .citations import Citation
+from .grounding import Verdict
 
 Status = Literal["success", "max_iterations", "timeout", "error", Limit]
 """How a run ended: an answer, a limit of the run, or a budget `Limit` of the tree."""
@@ -29,12 +31,25 @@ class RLMResult:
     depth: int = 0
     model: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    citations: list[Citation] = field(default_factory=list)
+    grounded: bool | None = None
+    found: bool = True
+    verdict: Verdict | None = None
+    evidence_code: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status == "success"
 
+    @property
+    def unverified(self) -> bool:
+        """True when the answer failed its checks: a bad citation or the verifier's verdict."""
+        return self.grounded is False
+
     def __str__(self) -> str:
+        if self.unverified:
+            why = self.verdict.reason if self.verdict else "a citation does not match the data"
+            return f"{self.answer}\n[unverified: {why}]"
         return self.answer
 
     def summary(self) -> dict[str, Any]:
@@ -49,4 +64,8 @@ class RLMResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "error": self.error,
             "model": self.model,
+            "grounded": self.grounded,
+            "found": self.found,
+            "citations": [c.to_dict() for c in self.citations],
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
         }

@@ -18,8 +18,9 @@ from ..providers.resilience import for_purpose
 from .config import RLMConfig
 from .context import check_memory_limit, prepare_context_async
 from .events import EventHandler
+from .grounding import SubCallJudge
 from .loop import Run
-from .ports import Memory
+from .ports import Memory, Verifier
 from .result import RLMResult
 from .tree import RunTree
 
@@ -43,6 +44,7 @@ class RLM:
         api_key: str | None = None,
         memory: Memory | None = None,
         remember: bool = False,
+        verifier: Verifier | None = None,
         **provider_options: Any,
     ) -> None:
         if config is not None and not isinstance(config, RLMConfig):
@@ -56,6 +58,9 @@ class RLM:
                               else resolve(sub, **opts))
         self.memory = memory
         self.remember = remember
+        self.verifier: Verifier = verifier or SubCallJudge()
+        self._provider_opts = opts
+        self._judges: dict[str, Provider] = {}
         if remember and memory is None:
             raise ConfigError("remember=True needs a memory: RLM(..., memory=HierarchicalMemory())")
 
@@ -107,7 +112,9 @@ class RLM:
         cfg = config or self.config
         prepared = await prepare_context_async(context)  # ConfigError here, before any call
         check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
-        tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory)
+        judge = self._judge(cfg.verify_model) if cfg.verify else None
+        tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory,
+                              verifier=self.verifier if cfg.verify else None, judge=judge)
         tree.trace.metadata.update(
             root_model=self.root.name, sub_model=self.sub.name, max_depth=cfg.max_depth,
             max_iterations=cfg.max_iterations, backend=self.root.name.split("/")[0],
@@ -143,8 +150,17 @@ class RLM:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, once()).result()
 
+    def _judge(self, spec: str | None) -> Provider:
+        """The verifier's model: `verify_model` (resolved once), else the sub model."""
+        if spec is None:
+            return self.sub
+        if spec not in self._judges:
+            self._judges[spec] = resolve(spec, **self._provider_opts)
+        return self._judges[spec]
+
     async def _close_clients(self) -> None:
-        for provider in {id(p): p for p in (self.root, self.sub)}.values():
+        providers = (self.root, self.sub, *self._judges.values())
+        for provider in {id(p): p for p in providers}.values():
             await provider.aclose()
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from ..sandbox.blob import EncodedContext
 from ..trace import Span
 from . import prompts
 from .budget import Reservation
+from .citations import as_specs
 from .result import RLMResult
 from .tree import RunTree
 
@@ -27,8 +28,9 @@ MEMORY_TEXT_LIMIT = 10_000
 #: At most this many entries of a worker's `flow` report are kept.
 MAX_FLOW_ENTRIES = 10_000
 
-#: Runs a child RLM: (its context, its query, the span it hangs under) -> its result.
-ChildRunner = Callable[[Any, str, Span], Awaitable[RLMResult]]
+#: Runs a child RLM: (its context, its query, the span it hangs under, where its context
+#: starts in this run's context if known) -> its result, citations placed in this context.
+ChildRunner = Callable[[Any, str, Span, int | None], Awaitable[RLMResult]]
 
 
 class RequestServer:
@@ -73,7 +75,8 @@ class RequestServer:
         if method == "llm":
             return await self.llm_calls(_texts(args.get("prompts")), args.get("options") or {})
         if method == "rlm":
-            return await self.child_runs(_texts(args.get("prompts")), args.get("contexts"))
+            return await self.child_runs(_texts(args.get("prompts")), args.get("contexts"),
+                                         args.get("bases"))
         memory = self.tree.memory
         if method == "memory.search" and memory is not None:
             k = max(1, min(_int(args.get("k")) or 5, 50))
@@ -153,11 +156,16 @@ class RequestServer:
                   tokens=completion.usage.total_tokens)
         return completion.text
 
-    async def child_runs(self, texts: list[str], contexts: Any) -> list[Any]:
+    async def child_runs(self, texts: list[str], contexts: Any, bases: Any = None) -> list[Any]:
         """Child runs at depth + 1 (plain sub-calls past max_depth), at most `concurrency` at once."""
         if contexts is not None and (not isinstance(contexts, list) or len(contexts) != len(texts)):
             raise ValueError("rlm_batch: give one context per prompt, or none")
         ctxs: list[Any] = contexts or [None] * len(texts)
+        hints: list[int | None] = [
+            b if isinstance(b, int) and not isinstance(b, bool) and b >= 0 else None
+            for b in (bases if isinstance(bases, list) and len(bases) == len(texts)
+                      else [None] * len(texts))
+        ]
         if self.depth + 1 > self.tree.config.max_depth:
             flat = [p if c is None else f"{p}\n\n---\n{_as_text(c)}"
                     for p, c in zip(texts, ctxs, strict=True)]
@@ -166,20 +174,21 @@ class RequestServer:
         reservations = self._reserve([0] * len(texts))
         slots = asyncio.Semaphore(self.tree.config.concurrency)
 
-        async def child(prompt: str, ctx: Any, reservation: Reservation) -> Any:
+        async def child(prompt: str, ctx: Any, reservation: Reservation, hint: int | None) -> Any:
             async with slots:
-                return await self._child(prompt, ctx, reservation)
+                return await self._child(prompt, ctx, reservation, hint)
 
-        jobs = zip(texts, ctxs, reservations, strict=True)
-        return list(await asyncio.gather(*(child(p, c, r) for p, c, r in jobs)))
+        jobs = zip(texts, ctxs, reservations, hints, strict=True)
+        return list(await asyncio.gather(*(child(p, c, r, h) for p, c, r, h in jobs)))
 
-    async def _child(self, prompt: str, ctx: Any, reservation: Reservation) -> Any:
+    async def _child(self, prompt: str, ctx: Any, reservation: Reservation,
+                     hint: int | None = None) -> Any:
         tree, budget = self.tree, self.tree.budget
         span = tree.trace.start("child_run", "child run", self.step_span, query=prompt)
         self.issued.append(span.span_id)
         tree.emit("child_start", self.depth + 1, query=prompt)
         try:
-            result = await self.run_child(prompt if ctx is None else ctx, prompt, span)
+            result = await self.run_child(prompt if ctx is None else ctx, prompt, span, hint)
         except Exception as exc:
             budget.settle(reservation, None, None)
             span.finish(error=str(exc))
@@ -187,6 +196,8 @@ class RequestServer:
         budget.settle(reservation, Usage(), 0.0)
         span.finish(status=result.status, answer=prompts.clip(result.answer, TRACE_TEXT_LIMIT))
         tree.emit("child_end", self.depth + 1, status=result.status)
+        if result.answer and result.citations:  # already placed in this run's context
+            return {"answer": result.answer, "cite": as_specs(result.citations)}
         if result.answer:
             return result.answer
         return {"error": f"child run ended with status {result.status}: {result.error}"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..providers.base import Usage
+from .citations import Citation
+from .grounding import Verdict
 
 SEEN_LIMIT = 200_000
 
@@ -28,6 +30,12 @@ class RunState:
         iterations: root iterations started so far.
         root_calls: root-model calls made by this run.
         usage: tokens used by this run's own calls (root and sub-calls, not its children).
+        codes: every code block run, in order (the evidence of a computed answer).
+        citations: the checked citations of the latest final answer.
+        grounded: True (verified), False (a bad citation, or not verified), None (not checked).
+        verdict: the verifier's verdict on the latest final answer.
+        verify_retry_used: the one more chance after a rejected answer was given.
+        evidence_code: the code recorded as the evidence of a computed answer.
     """
 
     code_ran: bool = False
@@ -39,6 +47,12 @@ class RunState:
     iterations: int = 0
     root_calls: int = 0
     usage: Usage = field(default_factory=Usage)
+    codes: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    grounded: bool | None = None
+    verdict: Verdict | None = None
+    verify_retry_used: bool = False
+    evidence_code: str = ""
 
     def saw(self, output: str) -> None:
         """Record output the model is shown."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..sandbox import StepResult
 from .parsing import parse_reply
@@ -18,12 +19,14 @@ class StepOutcome:
         final_code: the code block that gave `final`; "" when the final was written as text.
         seen_before: what the model had been shown before `final_code` ran (its output may
             echo the answer, so an answer's numbers are checked against what came before).
+        cite: the citations given with `final` (as the worker sent them), or None.
     """
 
     final: str | None
     feedback: list[str] = field(default_factory=list)
     final_code: str = ""
     seen_before: str = ""
+    cite: list[dict[str, Any]] | None = None
 
 
 def format_step(step: StepResult, limit: int) -> str:

@@ -15,7 +15,7 @@ from ..trace import Trace
 from .budget import Budget
 from .config import RLMConfig
 from .events import Event, EventHandler, EventKind
-from .ports import Memory
+from .ports import Memory, Verifier
 
 
 @dataclass
@@ -32,15 +32,18 @@ class RunTree:
     llm_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
     inflight: dict[str, asyncio.Future[Completion]] = field(default_factory=dict)
     memory: Memory | None = None
+    verifier: Verifier | None = None  # judges final answers when config.verify
+    judge: Provider | None = None  # the model the verifier asks (default: sub)
 
     @classmethod
     def create(cls, config: RLMConfig, root: Provider, sub: Provider, *,
-               on_event: EventHandler | None = None, memory: Memory | None = None) -> RunTree:
+               on_event: EventHandler | None = None, memory: Memory | None = None,
+               verifier: Verifier | None = None, judge: Provider | None = None) -> RunTree:
         """A fresh tree: an empty budget and trace, the deadline counted from now."""
         budget = Budget(config.max_tokens, config.max_cost, config.max_subcalls)
         deadline = time.monotonic() + config.timeout_s if config.timeout_s else None
         tree = cls(config, root, sub, budget, Trace(), on_event=on_event, deadline=deadline,
-                   memory=memory)
+                   memory=memory, verifier=verifier, judge=judge)
         tree.llm_slots = asyncio.Semaphore(config.concurrency)
         return tree
 

@@ -136,9 +136,8 @@ def _split_text(text: str, size: int, overlap: int, base: int | None = 0,
             if cut != -1:
                 end = cut + 1
         piece = text[start:end]
-        located = base is not None
-        chunks.append(Match(piece, start=base + start if located else None,
-                            end=base + end if located else None, line=line))
+        chunks.append(Match(piece, start=None if base is None else base + start,
+                            end=None if base is None else base + end, line=line))
         if end >= n:
             break
         nxt = max(end - overlap, start + 1)
@@ -226,8 +225,8 @@ def grep(
                               f"{_strip_end(lines[j])}" for j in range(lo, hi))
             located = base is not None
             out.append(Match(
-                shown, text=line, start=base + pos if located else None,
-                end=base + pos + len(line) if located else None,
+                shown, text=line, start=None if base is None else base + pos,
+                end=None if base is None else base + pos + len(line),
                 line=number if located else None,
                 path=source.path_at(pos) if located else (),
             ))

@@ -1,0 +1,134 @@
+"""Citations: where in the user's context an answer comes from, checked mechanically.
+
+Offsets count in the context's text (`source_of`): a str as it is, bytes read as UTF-8, a list
+one item a line and a dict one `key: value` a line (JSON), exactly as `grep` reads it in the
+REPL. A citation the context does not hold is kept, marked `valid=False`, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sandbox.worker.helpers import Key, Source
+
+#: A grep line as shown ("L12: text"): a quote that starts with it is looked up without it.
+_LINE_MARK = re.compile(r"^L\d+: ")
+EXCERPT_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited range of the user's context.
+
+    `start`/`end` are character offsets into the context's text (-1 when a quote was not
+    found); `text` is what was cited; `valid` says the range exists and holds that text.
+    `line` is the 1-based line of `start`, `path` the key path in a list or dict context,
+    `reason` why a citation is not valid.
+    """
+
+    start: int
+    end: int
+    text: str
+    valid: bool
+    line: int | None = None
+    path: tuple[Key, ...] = field(default_factory=tuple)
+    reason: str = ""
+
+    def excerpt(self, chars: int = EXCERPT_CHARS) -> str:
+        """The cited text on one line, cut to `chars` characters."""
+        flat = " ".join(self.text.split())
+        return flat if len(flat) <= chars else flat[: chars - 3] + "..."
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for JSON output and the trace)."""
+        return {"start": self.start, "end": self.end, "text": self.text, "valid": self.valid,
+                "line": self.line, "path": list(self.path), "reason": self.reason}
+
+
+def check_citations(specs: Iterable[dict[str, Any]], source: Source) -> list[Citation]:
+    """Each citation the worker sent, checked against `source`.
+
+    A spec is {"start", "end"} (a range), {"start", "end", "text"} (a match: the range must
+    hold that text) or {"quote"} (found by exact match; a leading "L<n>: " grep mark is
+    ignored when the quote is not found with it).
+    """
+    return [check_one(spec, source) for spec in specs]
+
+
+def check_one(spec: dict[str, Any], source: Source) -> Citation:
+    """One citation checked against `source`."""
+    text, size = source.text, len(source.text)
+    if "quote" in spec:
+        return locate(str(spec["quote"]), source)
+    start, end = spec.get("start"), spec.get("end")
+    claimed = spec.get("text")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return Citation(-1, -1, str(claimed or ""), False,
+                        reason="a citation needs (start, end) offsets, a match or a quote")
+    if not 0 <= start < end <= size:
+        return Citation(start, end, str(claimed or ""), False,
+                        reason=f"range {start}-{end} is outside the context (0-{size})")
+    held = text[start:end]
+    if isinstance(claimed, str) and not (held == claimed or (
+            len(claimed) < len(held) and held.startswith(claimed) and len(claimed) >= 10_000)):
+        return Citation(start, end, claimed, False, line_at(text, start), source.path_at(start),
+                        reason=f"the context at {start}-{end} does not hold the cited text")
+    return Citation(start, end, held, True, line_at(text, start), source.path_at(start))
+
+
+def locate(quote: str, source: Source) -> Citation:
+    """A quote found in `source` by exact match (first occurrence), else invalid."""
+    text = source.text
+    candidates = [quote]
+    if _LINE_MARK.match(quote):
+        candidates.append(_LINE_MARK.sub("", quote, count=1))
+    for candidate in candidates:
+        if not candidate.strip():
+            continue
+        at = text.find(candidate)
+        if at != -1:
+            end = at + len(candidate)
+            return Citation(at, end, candidate, True, line_at(text, at), source.path_at(at))
+    return Citation(-1, -1, quote, False, reason="the quoted text is not in the context")
+
+
+def line_at(text: str, offset: int) -> int:
+    """The 1-based line number of `offset` in `text`."""
+    return text.count("\n", 0, offset) + 1
+
+
+def place_in_parent(citations: Iterable[Citation], child: Source, parent: Source,
+                    hint: int | None = None) -> list[Citation]:
+    """A child run's citations placed in its parent's context.
+
+    The child's context is found in the parent's text (at `hint` when the worker said where
+    the chunk came from, else by exact match); a citation the parent's context does not
+    hold is looked up by its text, and is invalid when not found.
+    """
+    base = None
+    if child.text:
+        if hint is not None and parent.text[hint:hint + len(child.text)] == child.text:
+            base = hint
+        else:
+            found = parent.text.find(child.text)
+            base = found if found != -1 else None
+    placed: list[Citation] = []
+    for c in citations:
+        if not c.valid:
+            placed.append(Citation(-1, -1, c.text, False, reason=c.reason))
+        elif base is not None:
+            start = base + c.start
+            placed.append(Citation(start, base + c.end, c.text, True,
+                                   line_at(parent.text, start), parent.path_at(start)))
+        else:
+            placed.append(locate(c.text, parent))
+    return placed
+
+
+def as_specs(citations: Iterable[Citation]) -> list[dict[str, Any]]:
+    """Citations as the worker takes them back (a child's answer's `.cite`)."""
+    return [{"start": c.start if c.valid else None, "end": c.end if c.valid else None,
+             "text": c.text, "line": c.line} for c in citations]

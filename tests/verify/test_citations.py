@@ -1,0 +1,127 @@
+"""Citations: scripted runs cite the context, and the host checks every citation itself."""
+
+from __future__ import annotations
+
+import json
+
+from rlm_toolkit.testing import ScriptedLLM
+from tests.helpers import make_rlm, repl
+
+TEXT = ("Harbor log, spring.\n"
+        "The ferry leaves at 07:40 from pier 3.\n"
+        "The vault code for the east wing is 48213.\n"
+        "Gulls were counted: 212.\n")
+
+
+def run(replies: list[str], context: object = TEXT, **config: object) -> object:
+    root = ScriptedLLM(replies)
+    return make_rlm(root, **config).run(context=context, query="What is the east wing's code?")
+
+
+def test_a_grep_match_cited_is_valid_and_points_at_the_line() -> None:
+    result = run([repl("hits = grep('vault code')\nprint(hits)"),
+                  repl("FINAL('48213', cite=[hits[0]])")])
+    assert result.answer == "48213"
+    [c] = result.citations
+    assert c.valid and c.line == 3
+    assert TEXT[c.start:c.end] == "The vault code for the east wing is 48213."
+    assert result.grounded is None  # checked mechanically, support not judged (verify off)
+
+
+def test_quotes_and_offset_pairs_are_located_in_the_context() -> None:
+    start = TEXT.index("212")
+    result = run([repl("print(grep('gull'))"),
+                  repl(f"FINAL('48213', cite=['east wing is 48213', ({start}, {start + 3})])")])
+    quote, pair = result.citations
+    assert (quote.valid, quote.start) == (True, TEXT.index("east wing is 48213"))
+    assert (pair.valid, pair.text, pair.line) == (True, "212", 4)
+
+
+def test_a_forged_match_whose_text_is_not_at_its_offsets_is_caught() -> None:
+    # The model builds its own match claiming the code sits on line 2: the host checks the
+    # text at those offsets and keeps the citation, marked invalid.
+    code = ("m = grep('ferry')[0]\n"
+            "fake = type(m)('L2: code 99999', text='code 99999', start=m.start, end=m.start + 10)\n"
+            "FINAL('99999', cite=[fake])")
+    result = run([repl("print(grep('ferry'))"), repl(code)])
+    [c] = result.citations
+    assert not c.valid and "does not hold the cited text" in c.reason
+    assert result.grounded is False
+    assert "[unverified" in str(result)
+
+
+def test_a_quote_that_is_not_in_the_context_is_invalid() -> None:
+    result = run([repl("print(grep('vault'))"),
+                  repl("FINAL('48213', cite=['the vault code is 48213'])")])
+    [c] = result.citations
+    assert (c.valid, c.start, c.reason) == (False, -1, "the quoted text is not in the context")
+    assert result.grounded is False
+
+
+def test_a_range_outside_the_context_is_invalid() -> None:
+    result = run([repl("print(len(context))"), repl("FINAL('48213', cite=[(90, 100000)])")])
+    [c] = result.citations
+    assert not c.valid and f"outside the context (0-{len(TEXT)})" in c.reason
+    assert result.grounded is False
+
+
+def test_answer_dict_cite_is_read_with_ready() -> None:
+    code = ("hits = grep('ferry')\nanswer['content'] = '07:40'\n"
+            "answer['cite'] = hits\nanswer['ready'] = True")
+    result = run([repl("print(grep('ferry'))"), repl(code)])
+    assert result.answer == "07:40"
+    assert [c.line for c in result.citations] == [2] and result.citations[0].valid
+
+
+def test_chunks_from_split_document_cite_their_place() -> None:
+    text = "".join(f"line {i} filler filler filler\n" for i in range(400)) + "needle 777\n"
+    code = ("chunks = split_document(context, 1000)\n"
+            "last = chunks[-1]\nhit = grep('needle', last)[0]\n"
+            "FINAL('777', cite=[hit])")
+    result = run([repl("print(len(context))"), repl(code)], context=text)
+    [c] = result.citations
+    assert c.valid and c.line == 401 and text[c.start:c.end] == "needle 777"
+
+
+def test_dict_context_citations_carry_the_key_path() -> None:
+    data = {"alpha": {"city": "Oslo", "pop": 700000}, "beta": {"city": "Lima", "pop": 9700000}}
+    result = run([repl("print(grep('Lima'))"), repl("FINAL('Lima', cite=[grep('Lima')[0]])")],
+                 context=data)
+    [c] = result.citations
+    assert c.valid and c.path == ("beta",) and c.line == 2
+    assert c.text == f"beta: {json.dumps(data['beta'])}"
+
+
+def test_list_context_citations_carry_the_index_and_quotes_work() -> None:
+    rows = [{"id": i, "name": f"n{i}"} for i in range(50)]
+    result = run([repl("print(grep('n42'))"),
+                  repl("FINAL('42', cite=[grep('\"n42\"')[0], '\"name\": \"n7\"'])")],
+                 context=rows)
+    match, quote = result.citations
+    assert match.valid and match.path == (42,) and match.line == 43
+    assert quote.valid and quote.path == (7,)
+
+
+def test_citations_through_a_child_run_point_into_the_users_context() -> None:
+    # The root hands the second chunk to a child; the child cites line 1 of *its* slice.
+    # The result's citation must point at the user's context, not at the child's offsets.
+    text = "".join(f"row {i}: nothing here\n" for i in range(200)) + "row 200: code 5150\n"
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        turn = sum(m["role"] == "assistant" for m in messages)
+        if messages[1]["content"].startswith("Query: child task"):
+            child = [repl("print(len(context))"), repl("hit = grep('code')[0]\nprint(hit)"),
+                     repl("FINAL(hit, cite=[hit])")]
+            return child[turn]
+        root = [repl("chunks = split_document(context, 2000)\nprint(len(chunks))"),
+                repl("r = rlm_query('child task: find the code', context=chunks[-1])\n"
+                     "print('got:', r)"),
+                repl("FINAL(r)")]  # the child's answer carries its citations
+        return root[turn]
+
+    result = make_rlm(ScriptedLLM(reply), max_depth=1).run(
+        context=text, query="Which row has the code?")
+    assert result.status == "success", result.error
+    [c] = result.citations
+    assert c.valid and c.line == 201
+    assert text[c.start:c.end] == "row 200: code 5150"
