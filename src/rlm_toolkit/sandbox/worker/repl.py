@@ -202,8 +202,9 @@ class Repl:
         """Your variables, each with its type and size."""
         return self.user_vars()
 
-    def grep(self, pattern: str, text: Any = None, context_lines: int = 0, **kw: Any) -> list[str]:
-        """Matching lines of `text` (default: context) as "L<n>: line"."""
+    def grep(self, pattern: str, text: Any = None, context_lines: int = 0,
+             **kw: Any) -> list[Match]:
+        """Matching lines of `text` (default: context) as "L<n>: line", each a `Match`."""
         return grep(pattern, text, context_lines, _default=self.originals["context"],
                     _source=self.source(), **kw)
 
