@@ -549,7 +549,8 @@ def raw(name, *args):
     numbers = {'fchmodat2': (452, 452), 'utimensat': (280, 88), 'fchownat': (260, 54),
                'memfd_create': (319, 279), 'inotify_init1': (294, 26), 'shmget': (29, 194),
                'prctl': (157, 167), 'setsid': (112, 157), 'setpgid': (109, 154),
-               'setresuid': (117, 147), 'setxattrat': (463, 463), 'file_setattr': (469, 469)}
+               'setresuid': (117, 147), 'setxattrat': (463, 463), 'file_setattr': (469, 469),
+               'openat': (257, 56)}
     rc = _libc.syscall(ctypes.c_long(numbers[name][0 if _X86 else 1]),
                        *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
     return ok(rc, name)
@@ -677,6 +678,14 @@ attempt('aio_pool', lambda: ok(_libc.syscall(ctypes.c_long(206 if _X86 else 0), 
 attempt('aio_pool_small', lambda: ok(_libc.syscall(ctypes.c_long(206 if _X86 else 0), ctypes.c_long(1), ctypes.byref(ctx)), 'io_setup'))
 attempt('inotify_instances', lambda: [ok(_libc.inotify_init()) for _ in range(200)])
 """, blocked=("aio_pool", "aio_pool_small", "inotify_instances")),
+    Attack("set_id_file_by_creation_mode", LOCKDOWN_PRELUDE + """
+# No chmod needed: the mode given when the file is created keeps S_ISUID (umask never clears it).
+attempt('open_suid', lambda: os.open('suid.bin', os.O_CREAT | os.O_WRONLY, 0o4755))
+attempt('open_sgid', lambda: os.open('sgid.bin', os.O_CREAT | os.O_WRONLY, 0o2755))
+attempt('open_high_bits', lambda: raw('openat', -100, b'high.bin', os.O_CREAT | os.O_WRONLY, 0o10000 | 0o4755))
+attempt('tmpfile_suid', lambda: os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o4755))
+attempt('plain', lambda: os.open('plain.bin', os.O_CREAT | os.O_WRONLY, 0o644))
+""", blocked=("open_suid", "open_sgid", "open_high_bits", "tmpfile_suid"), allowed=("plain",)),
 ])
 # Run by test_lockdown_host.py, which checks the count from the host and knows which tiers
 # can enforce it (the kernel exempts uid 0 from RLIMIT_NPROC: bubblewrap as root).

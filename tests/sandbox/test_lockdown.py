@@ -134,7 +134,15 @@ def test_the_filter_decides_each_call_as_documented() -> None:
         (("bind", 3, 0, 3), "EPERM"), (("connect", 3, 0, 3), "EPERM"), (("listen", 3, 1), "EPERM"),
         (("accept4", 3, 0, 0, 0), "EPERM"),
         (("io_setup", 60000, 0), "EPERM"),  # the machine-wide AIO pool
+        # no file created setuid/setgid, whatever the high bits of the mode word hold
+        (("openat", -100, 0, 0o1101, 0o4755), "EPERM"), (("openat", 3, 0, 0o101, 0o2700), "EPERM"),
+        (("openat", -100, 0, 0o1101, 0o10000 | 0o4755 | 1 << 40), "EPERM"),
+        (("openat", -100, 0, 0o1101, 0o666), "allow"), (("openat", -100, 0, 0, 0), "allow"),
+        (("openat2", -100, 0, 0, 24), "ENOSYS"),
     ]
+    if platform.machine() == "x86_64":
+        expected += [(("open", 0, 0o101, 0o4755), "EPERM"), (("creat", 0, 0o6755), "EPERM"),
+                     (("open", 0, 0o101, 0o644), "allow")]
     wrong = [(call, want, got) for call, want in expected if (got := run(*call)) != want]
     assert not wrong
     assert run(GETPID, arch=0x40000003) == "kill"  # i386 (int 0x80) calls

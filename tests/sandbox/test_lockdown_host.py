@@ -218,3 +218,23 @@ def test_the_machine_wide_aio_pool_stays_the_hosts(tier: str, fill: dict[str, An
     assert during - before < 60000, (before, during)
     assert "BLOCKED aio_pool " in shown, shown
     assert result.answer == "42"
+
+
+# --- set-id files born with their mode ------------------------------------------------------
+def _set_id_files(pid: int) -> list[str]:
+    """Files in the worker's working folder (its scratch, seen through the host's /proc) whose
+    mode has S_ISUID or S_ISGID."""
+    found = []
+    for entry in os.scandir(f"/proc/{pid}/cwd"):
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if mode & 0o6000:
+            found.append(f"{entry.name} {oct(mode)}")
+    return found
+
+
+def test_no_file_is_created_setuid_or_setgid(tier: str, fill: dict[str, Any]) -> None:
+    result, shown, found = run_and_probe(attack("set_id_file_by_creation_mode"), tier,
+                                         _set_id_files, fill)
+    assert found == [], found
+    assert "RESULT plain " in shown, shown
+    assert result.answer == "42"

@@ -99,6 +99,7 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "accept4": (288, 242), "statmount": (457, 457), "listmount": (458, 458),
     "open_tree_attr": (467, 467), "quotactl_fd": (443, 443), "sync": (162, 81),
     "syncfs": (306, 267), "io_setup": (206, 0), "modify_ldt": (154, None),
+    "open": (2, None), "openat": (257, 56), "creat": (85, None), "openat2": (437, 437),
 }
 # Denied outright with EPERM: no new programs, processes, namespaces, kernel objects or
 # peeking at other processes.
@@ -158,6 +159,9 @@ FCNTL_DENIED = (8, 10, 15, 1024, 1026, 1031)
 # injection (TIOCSTI, TIOCLINUX).
 IOCTL_DENIED = (0x8901, 0x8902, 0x5410, 0x40086602, 0x40046602, 0x401C5820, 0x40087602,
                 0x40047602, 0x40806685, 0x5412, 0x541C)
+# Creating a file whose mode carries S_ISUID/S_ISGID: where the mode argument is.
+OPEN_MODE_ARG = {"open": 2, "openat": 3, "creat": 1}
+SET_ID_BITS = 0o6000
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 X32_SYSCALL_BIT = 0x40000000
 CLONE_THREAD = 0x00010000
@@ -523,6 +527,13 @@ def build_filter(pid: int) -> list[Insn]:
             prog.append(_jump(BPF_JEQ_K, number, 0, len(block)))
             prog.extend(block)
 
+    # First, as every file opened passes here: no new file born setuid/setgid (the mode is
+    # ignored without O_CREAT/O_TMPFILE, so refusing those bits always costs nothing).
+    for name, arg in OPEN_MODE_ARG.items():
+        guarded(name, [_ld(_arg_lo(arg)), _jump(BPF_JSET_K, SET_ID_BITS, 0, 1),
+                       _errno(errno.EPERM), _ret(RET_ALLOW)])
+    # openat2 passes its mode in memory BPF cannot read: ENOSYS, as on kernels before 5.6.
+    guarded("openat2", [_errno(errno.ENOSYS)])
     for name in DENIED:
         guarded(name, [_errno(errno.EPERM)])
     for name in UNSUPPORTED:
