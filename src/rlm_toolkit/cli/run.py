@@ -18,6 +18,7 @@ from ..engine import RLM, Event, RLMConfig
 from ..engine.context import check_context_file
 from ..errors import ConfigError, RLMError
 from ..trace.viewer import from_trace, write_html
+from ..verify import format_citations
 from .trace import check_html_path
 
 LOCAL_DEFAULT = "local/qwen2.5-coder-1.5b"
@@ -50,6 +51,13 @@ def register(commands: Any) -> None:
                    "self-contained HTML page (see `rlm trace view`)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no live view")
+    p.add_argument("--cite", action="store_true",
+                   help="after the answer, print its numbered citations (line and excerpt)")
+    p.add_argument("--verify", action="store_true",
+                   help="check the answer against its cited text with one more model call; "
+                   "an unsupported answer gets one more chance, then is marked unverified")
+    p.add_argument("--verify-model", metavar="PROVIDER/MODEL",
+                   help="model for the --verify check (default: the sub model)")
     p.set_defaults(func=run_command)
 
 
@@ -137,6 +145,8 @@ def run_command(args: argparse.Namespace) -> int:
         "max_iterations": args.max_iterations, "max_depth": args.max_depth,
         "max_tokens": args.max_tokens, "max_cost": args.max_cost, "timeout_s": args.timeout,
         "sandbox": args.sandbox,
+        "verify": True if args.verify or args.verify_model else None,
+        "verify_model": args.verify_model,
     }
     config = RLMConfig().with_(**{k: v for k, v in overrides.items() if v is not None})
     rlm = RLM(model, args.sub_model, config, base_url=args.base_url)
@@ -151,6 +161,12 @@ def run_command(args: argparse.Namespace) -> int:
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
     else:
         print(result.answer)
+        if result.grounded is False:
+            why = result.verdict.reason if result.verdict else "a citation does not match the data"
+            print(f"[unverified: {why}]")
+        if args.cite:
+            print()
+            print(format_citations(result))
         cost = "unknown" if result.cost is None else f"${result.cost:.4f}"
         err.print(
             f"[dim]status {result.status} · {result.iterations} iterations · {result.subcalls} "

@@ -63,6 +63,8 @@ class Run:
         self.small = is_small_model(tree.root.name) if small is None else small
         self.state = RunState()
         self.verify_usage = Usage()  # tokens the verifier's calls used
+        self.verify_calls = 0
+        self.verify_s = 0.0
         self.server = RequestServer(tree, depth, self.state.usage, self._run_child)
 
     # --- the run ----------------------------------------------------------------------
@@ -117,6 +119,10 @@ class Run:
             grounded=state.grounded, found=not is_not_found(answer), verdict=state.verdict,
             evidence_code=state.evidence_code,
         )
+        if self.verify_calls:
+            result.extra["verify"] = {"calls": self.verify_calls,
+                                      "elapsed_s": round(self.verify_s, 3),
+                                      **self.verify_usage.to_dict()}
         span.finish(
             error=ending.error, answer=answer, status=ending.status, iterations=self.iterations,
             usage=state.usage.to_dict(), subcalls=budget.subcalls, cost=budget.total_cost,
@@ -318,12 +324,16 @@ class Run:
         reply_tokens = VERIFY_REPLY_TOKENS
         reservation = tree.budget.reserve(messages_tokens(messages) + reply_tokens,
                                           subcall=True)
+        self.verify_calls += 1
+        began = time.perf_counter()
         try:
             completion = await judge.complete(
                 messages, CompletionOptions(temperature=0.0, max_tokens=reply_tokens))
         except BaseException:
             tree.budget.settle(reservation, None, None)
             raise
+        finally:
+            self.verify_s += time.perf_counter() - began
         tree.budget.settle(reservation, completion.usage, completion.cost)
         self.state.usage.add(completion.usage)
         self.verify_usage.add(completion.usage)

@@ -158,6 +158,10 @@ class RLM:
             self._judges[spec] = resolve(spec, **self._provider_opts)
         return self._judges[spec]
 
+    async def aclose(self) -> None:
+        """Close the providers' connections (`run` does this itself after each run)."""
+        await self._close_clients()
+
     async def _close_clients(self) -> None:
         providers = (self.root, self.sub, *self._judges.values())
         for provider in {id(p): p for p in providers}.values():

@@ -223,7 +223,7 @@ class RequestServer:
         last = len(self.code_spans) - 1
         for entry in _entries(args.get("vars")):
             assigned = _int(entry[1]) if len(entry) == 2 else None
-            if assigned is not None and assigned <= step and 0 <= last - (step - assigned):
+            if assigned is not None and assigned <= step and last - (step - assigned) >= 0:
                 steps.add(self.code_spans[last - (step - assigned)].span_id)
         span.attrs["flow"] = {
             "hash": str(args.get("hash", ""))[:16], "chars": _int(args.get("chars")) or 0,
