@@ -761,7 +761,8 @@ print('MODES', modes)
 ])
 
 # A set-id file made without chmod: open(O_CREAT) with mode 06755. test_jail_host.py runs it.
-MAKE_SETID = "os.close(os.open('made_suid', os.O_CREAT | os.O_WRONLY, 0o6755))\nprint('MADE')\n"
+MAKE_SETID = ("attempt('create_setid', lambda: os.close(os.open('made_suid', "
+              "os.O_CREAT | os.O_WRONLY, 0o6755)))\n")
 
 # Run by test_jail_host.py with scratch_limit_mb=16, which checks the host's side: the jail's
 # scratch file system (bubblewrap: a 16 MB tmpfs) or the host's watcher (Landlock) stops each.
