@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import platform
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,7 @@ def _run_filter(prog: list[tuple[int, int, int, int]], name: str | int, *args: i
     """Interpret the seccomp program for one call, as the kernel would; 'allow', 'kill' or an
     errno name."""
     number = lockdown.nr(name) if isinstance(name, str) else name
+    assert number is not None, f"{name} does not exist on this machine"
     words = [number, lockdown.AUDIT_ARCH[platform.machine()] if arch is None else arch, 0, 0]
     for value in [*args, *[0] * (6 - len(args))]:
         value &= (1 << 64) - 1
@@ -79,7 +81,7 @@ def test_the_filter_decides_each_call_as_documented() -> None:
     run = functools.partial(_run_filter, prog)
     af_inet, af_unix, stream, dgram, cloexec = 2, 1, 1, 2, 0o2000000
     thread = 0x3D0F00  # the flags glibc passes for a new thread
-    expected = [
+    expected: list[tuple[tuple[Any, ...], str]] = [
         ((GETPID,), "allow"),
         (("socket", af_unix, stream, 0), "EPERM"),
         (("socketpair", af_unix, stream | cloexec, 0), "allow"),
