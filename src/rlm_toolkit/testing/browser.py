@@ -8,6 +8,7 @@ replies and events on fd 4, each a JSON message ended by a NUL byte. `Browser` s
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
@@ -82,20 +83,16 @@ class Browser:
                  tb: TracebackType | None) -> None:
         proc = self._proc
         if proc is not None:
-            try:
+            with contextlib.suppress(BrowserError, OSError):
                 self.send("Browser.close", timeout_s=5)
-            except (BrowserError, OSError):
-                pass
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
         for fd in (self._to_w, self._from_r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._profile.cleanup()
 
     def _read(self) -> None:

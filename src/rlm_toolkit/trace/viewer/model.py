@@ -233,8 +233,13 @@ def credits_from(records: Iterable[Any]) -> dict[int, NodeCredit]:
 
 def build(root: Mapping[str, Any], metadata: Mapping[str, Any] | None = None,
           credits: Mapping[int, NodeCredit] | None = None,
-          outcome: Mapping[str, Any] | None = None) -> ViewData:
-    """A `ViewData` from a span tree in `Span.to_dict()` form."""
+          outcome: Mapping[str, Any] | None = None,
+          wasted: tuple[int, float] | None = None) -> ViewData:
+    """A `ViewData` from a span tree in `Span.to_dict()` form.
+
+    `wasted` is the (tokens, cost) spent on steps that fed nothing, as the credit assignment
+    counted it; without it, the tokens and cost of the records that did not contribute add up.
+    """
     credits = dict(credits or {})
     t0 = _number(root.get("start")) or 0.0
     nodes: list[Node] = []
@@ -272,7 +277,8 @@ def build(root: Mapping[str, Any], metadata: Mapping[str, Any] | None = None,
     if outcome:
         ra = {**ra, **outcome}
     judged = [n.credit for n in nodes if n.credit is not None]
-    wasted = [c for c in judged if not c.contributed]
+    unused = [c for c in judged if not c.contributed]
+    wasted_total = wasted
     duration = nodes[0].duration if nodes else None
     return ViewData(
         nodes=nodes,
@@ -283,6 +289,6 @@ def build(root: Mapping[str, Any], metadata: Mapping[str, Any] | None = None,
         metadata=dict(metadata or {}),
         tokens=_tokens(ra), cost=_number(ra.get("cost")), duration=duration,
         has_credit=bool(judged),
-        wasted_tokens=sum(c.tokens for c in wasted),
-        wasted_cost=sum(c.cost for c in wasted),
+        wasted_tokens=wasted_total[0] if wasted_total else sum(c.tokens for c in unused),
+        wasted_cost=wasted_total[1] if wasted_total else sum(c.cost for c in unused),
     )

@@ -12,13 +12,21 @@ from ..tree import Trace
 from .model import NodeCredit, ViewData, build, credits_from
 
 
-def trace_credits(trace: Trace) -> dict[int, NodeCredit]:
-    """The trace's credit records by span id, or none when this trace cannot assign credit."""
+def trace_credits(trace: Trace) -> tuple[dict[int, NodeCredit], tuple[int, float] | None]:
+    """The trace's credit records by span id and its wasted (tokens, cost), when it has them."""
+    if trace.root is None:
+        return {}, None
+    report = getattr(trace, "credit_report", None)
+    if callable(report):
+        rep = report()
+        records = getattr(rep, "records", None)
+        tokens, cost = getattr(rep, "wasted_tokens", None), getattr(rep, "wasted_cost", None)
+        wasted = (int(tokens), float(cost)) if isinstance(tokens, int) and \
+            isinstance(cost, (int, float)) else None
+        return credits_from(records if isinstance(records, list) else []), wasted
     credit = getattr(trace, "credit", None)
-    if not callable(credit) or trace.root is None:
-        return {}
-    records = credit()
-    return credits_from(records if isinstance(records, list) else [])
+    records = credit() if callable(credit) else []
+    return credits_from(records if isinstance(records, list) else []), None
 
 
 def from_trace(trace: Trace) -> ViewData:
@@ -26,7 +34,8 @@ def from_trace(trace: Trace) -> ViewData:
     if trace.root is None:
         raise ConfigError("this trace is empty: the run recorded no spans, so there is "
                           "nothing to show")
-    return build(trace.root.to_dict(), trace.metadata, trace_credits(trace))
+    credits, wasted = trace_credits(trace)
+    return build(trace.root.to_dict(), trace.metadata, credits, wasted=wasted)
 
 
 def _span_tree(n: int, obj: Mapping[str, Any], where: str) -> Mapping[str, Any]:
@@ -68,6 +77,7 @@ def from_jsonl(path: str | os.PathLike[str]) -> ViewData:
     outcome: dict[str, Any] | None = None
     records: list[Any] = []
     extra: list[Mapping[str, Any]] = []
+    wasted: tuple[int, float] | None = None
     last = 0
     for n, obj in iter_jsonl(path):
         last = n
@@ -93,6 +103,9 @@ def from_jsonl(path: str | os.PathLike[str]) -> ViewData:
                 records.extend(cr)
             elif "span_id" in obj:
                 records.append(obj)
+            tokens, cost = obj.get("wasted_tokens"), obj.get("wasted_cost")
+            if isinstance(tokens, int) and isinstance(cost, (int, float)):
+                wasted = (tokens, float(cost))
         elif not isinstance(kind, str):
             raise ConfigError(f"{where}, line {n}: a line without a `type` "
                               "(metadata, iteration, result); was the file edited by hand?")
@@ -100,7 +113,7 @@ def from_jsonl(path: str | os.PathLike[str]) -> ViewData:
         raise ConfigError(f"{where} ends at line {last} without its `result` line: the file "
                           "was cut off, so the run's outcome is missing")
     root = _run_span(metadata, iterations + extra, outcome)
-    return build(root, metadata, credits_from(records), outcome)
+    return build(root, metadata, credits_from(records), outcome, wasted)
 
 
 def _run_span(metadata: Mapping[str, Any], children: list[Mapping[str, Any]],
@@ -111,10 +124,22 @@ def _run_span(metadata: Mapping[str, Any], children: list[Mapping[str, Any]],
     first = children[0] if children else {}
     parent_id = first.get("parent_id") if isinstance(first, Mapping) else None
     attrs = {k: v for k, v in outcome.items() if k not in ("type", "spans", "credit")}
-    attrs.setdefault("query", metadata.get("query"))
+    if attrs.get("query") is None:
+        attrs["query"] = metadata.get("query") or _query_of(children)
     children = sorted(children, key=lambda s: s.get("start") or 0.0)
     return {
         "kind": "run", "name": "run", "span_id": parent_id if isinstance(parent_id, int) else 1,
         "start": min(starts) if starts else None, "end": max(ends) if ends else None,
         "attrs": attrs, "error": outcome.get("error"), "children": children,
     }
+
+
+def _query_of(iterations: list[Mapping[str, Any]]) -> str | None:
+    """The query as the root model was told it (`Query: ...`), when the file does not keep it."""
+    for span in iterations[:1]:
+        prompt = (span.get("attrs") or {}).get("prompt")
+        for message in prompt if isinstance(prompt, list) else []:
+            text = message.get("content") if isinstance(message, Mapping) else None
+            if isinstance(text, str) and text.startswith("Query: "):
+                return text[len("Query: "):].split("\n\nThe context variable:", 1)[0]
+    return None

@@ -20,10 +20,17 @@
   let hay = null;                    // lower-case search text per node, built on first search
 
   const $ = (id) => document.getElementById(id);
+  // control characters and bidi overrides are shown as escapes (\x1b, \u202e): they must
+  // not hide or reorder what the reader sees
+  const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+  const visible = (s) => s.replace(CONTROL, (c) => {
+    const h = c.charCodeAt(0).toString(16);
+    return c.charCodeAt(0) < 0x100 ? "\\x" + h.padStart(2, "0") : "\\u" + h.padStart(4, "0");
+  });
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined && text !== null) e.textContent = visible(String(text));
     return e;
   }
   function dur(s) {
@@ -36,15 +43,15 @@
   // --- header -------------------------------------------------------------------------
   function header() {
     const st = $("status");
-    st.textContent = D.status || "unknown";
+    st.textContent = visible(String(D.status || "unknown"));
     st.classList.add(D.status === "success" ? "success" : "failed");
     const m = D.meta || {};
-    $("meta").textContent = [m.root_model && "model " + m.root_model,
+    $("meta").textContent = visible([m.root_model && "model " + m.root_model,
       m.sub_model && m.sub_model !== m.root_model && "sub-model " + m.sub_model,
-      m.environment_type && "sandbox " + m.environment_type, m.timestamp].filter(Boolean).join(" · ");
-    if (D.query) $("query").textContent = "Query: " + D.query;
-    $("answer").textContent = D.answer === null || D.answer === undefined ? "(no answer)" : D.answer;
-    if (D.error) { $("run-error").hidden = false; $("run-error").textContent = D.error; }
+      m.environment_type && "sandbox " + m.environment_type, m.timestamp].filter(Boolean).join(" · "));
+    if (D.query) $("query").textContent = "Query: " + visible(D.query);
+    $("answer").textContent = D.answer === null || D.answer === undefined ? "(no answer)" : visible(D.answer);
+    if (D.error) { $("run-error").hidden = false; $("run-error").textContent = visible(D.error); }
     const count = (k) => N.filter((n) => n.k === k).length;
     const stats = [["duration", dur(D.duration)], ["iterations", count("iteration")],
       ["code steps", count("code")], ["sub-calls", count("llm")], ["child runs", count("child_run")],
@@ -73,7 +80,10 @@
     if (!n.cr) return null;
     const [ok, share] = n.cr;
     const b = el("span", "badge " + (ok ? "ok" : "waste"),
-      ok ? "\u2713 fed answer " + Math.round(share * 100) + "%" : "\u2717 wasted");
+      ok ? "\u2713 fed answer" + (share > 0 ? " " + Math.round(share * 100) + "%" : "")
+         : "\u2717 wasted");
+    b.title = ok ? "its output reached the final answer (share " + share + ")"
+                 : "its output did not reach the final answer";
     b.dataset.credit = ok ? "contributed" : "wasted";
     return b;
   }
