@@ -2,8 +2,9 @@
 
 The file is a superset of the reference RLM logger's format: a `metadata` line, then one
 `iteration` line per root iteration (prompt, response, code_blocks with results and rlm_calls,
-final_answer, iteration_time). Each line also carries our full span subtree under `spans`, and
-a last `result` line holds the run's outcome.
+final_answer, iteration_time). Each line also carries our full span subtree under `spans`; a
+`credit` line holds the credit assignment (`credit.CreditReport.to_dict`), and a last `result`
+line holds the run's outcome.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..errors import ConfigError
+from .credit import credit_report
 from .spans import Span
 
 
@@ -83,6 +85,7 @@ def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
     lines = [meta]
     lines += [iteration_line(i, s) for i, s in enumerate(trace.iterations(), 1)]
     if trace.root is not None:
+        lines.append({"type": "credit", **credit_report(trace).to_dict()})
         outcome = {k: v for k, v in trace.root.attrs.items() if k not in ("query",)}
         lines.append({"type": "result", "error": trace.root.error, **outcome})
     tmp = f"{os.fspath(path)}.tmp"

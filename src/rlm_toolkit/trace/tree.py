@@ -6,6 +6,7 @@ import itertools
 import os
 from typing import Any
 
+from .credit import Credit, CreditReport, credit_report
 from .export import save_jsonl
 from .spans import Span, SpanKind
 
@@ -36,6 +37,19 @@ class Trace:
     def iterations(self) -> list[Span]:
         """The top-level run's iteration spans."""
         return [c for c in self.root.children if c.kind == "iteration"] if self.root else []
+
+    def credit(self) -> list[Credit]:
+        """One record per sub-call, child run and code step: did it feed the answer, its share,
+        its tokens and cost (see `credit`)."""
+        return credit_report(self).records
+
+    def credit_report(self) -> CreditReport:
+        """The credit records with the tokens and cost of the steps that fed nothing."""
+        return credit_report(self)
+
+    def credit_summary(self) -> list[dict[str, Any]]:
+        """One `{step, result, contribution}` per step, in tree order."""
+        return credit_report(self).summary()
 
     def to_dict(self) -> dict[str, Any]:
         return {"metadata": self.metadata, "root": self.root.to_dict() if self.root else None}

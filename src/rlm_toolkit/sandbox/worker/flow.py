@@ -7,8 +7,8 @@ reports to the host (a `flow` call) which results fed it and how:
 - "value": the result object itself is reachable from the final value (the value given to
   FINAL, the variable FINAL_VAR named, or `answer["content"]`, through lists, dicts, tuples
   and sets);
-- "text": the result's distinctive parts (its lines and sentences; a short result as a whole
-  word) appear in the final text, as when results were sliced, joined or formatted into it.
+- "text": runs of the result's words appear in the final text, as when results were sliced,
+  joined or formatted into it (see `coverage`).
 
 It also reports the variables that fed the answer and the step that last assigned each, so the
 host can credit the code steps that produced them.
@@ -16,6 +16,7 @@ host can credit the code steps that produced them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -25,17 +26,58 @@ from typing import Any
 MAX_RESULTS = 10_000
 #: Objects visited when following the final value through containers.
 MAX_WALK = 50_000
-#: A piece shorter than this counts only as a whole word of the final text.
-SHORT_PIECE = 8
-_PIECES = re.compile(r"[\n\r.;!?]+")
+#: Characters of a text compared with the final answer.
+MAX_TEXT = 200_000
+_WORD = re.compile(r"\w+")
+
+
+#: Derived texts remembered per result (slices, splits, strips...).
+MAX_DERIVED = 64
+#: str methods whose results stay tagged with the result they came from.
+DERIVING = (
+    "__getitem__", "__add__", "__mul__", "__mod__", "split", "rsplit", "splitlines", "strip",
+    "lstrip", "rstrip", "partition", "rpartition", "lower", "upper", "casefold", "title",
+    "capitalize", "swapcase", "replace", "removeprefix", "removesuffix", "format", "expandtabs",
+    "center", "ljust", "rjust", "zfill",
+)
 
 
 class SubResult(str):
-    """A sub-call's text, tagged with its span in the host's trace. Behaves as a plain str."""
+    """A sub-call's text, tagged with its span in the host's trace. Behaves as a plain str.
+
+    Slicing, splitting, stripping, replacing... it gives texts tagged the same way, and each is
+    remembered (`derived`), so a piece of a result found in the final answer is credited to it.
+    """
 
     span_id: int
+    derived: list[str] | None = None
 
 
+def _carry(source: SubResult, value: Any) -> Any:
+    """`value` (a str method's result on `source`) tagged like `source`."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_carry(source, v) for v in value)
+    if not isinstance(value, str) or isinstance(value, SubResult):
+        return value
+    out = SubResult(value)
+    out.span_id, out.derived = source.span_id, source.derived
+    if out.derived is not None and len(out.derived) < MAX_DERIVED and _WORD.search(value):
+        out.derived.append(value)
+    return out
+
+
+def _deriving(name: str) -> Callable[..., Any]:
+    base = getattr(str, name)
+
+    def method(self: SubResult, *args: Any, **kwargs: Any) -> Any:
+        return _carry(self, base(self, *args, **kwargs))
+
+    method.__name__ = name
+    return method
+
+
+for _name in DERIVING:
+    setattr(SubResult, _name, _deriving(_name))
 SubResult.__name__ = SubResult.__qualname__ = "str"  # SHOW_VARS and errors say "str"
 
 
@@ -58,25 +100,49 @@ def final_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def pieces(text: str) -> set[str]:
-    """The parts of a result looked for in the final text: lines and sentences, or the whole."""
-    found = {p.strip() for p in _PIECES.split(text)}
-    found.discard("")
-    return found or ({text.strip()} if text.strip() else set())
+def coverage(texts: dict[int, list[str]], final: str) -> tuple[dict[int, float], int]:
+    """Characters of `final` each key's texts account for, and the characters counted in all.
 
-
-def occurs(piece: str, final: str) -> bool:
-    """`piece` appears in `final` (a short piece only as a whole word)."""
-    if len(piece) >= SHORT_PIECE:
-        return piece in final
-    return re.search(rf"(?<!\w){re.escape(piece)}(?!\w)", final) is not None
+    Counted in word characters. A text claims the words of `final` it shares a run of three
+    words with (a text under three words: its words in sequence). A word claimed by n keys
+    counts 1/n for each, so a part every result has (boilerplate) says little.
+    """
+    words = [(m.end() - m.start(), m.group().lower()) for m in _WORD.finditer(final[:MAX_TEXT])]
+    total = sum(size for size, _ in words)
+    grams: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(words) - 2):
+        grams.setdefault((words[i][1], words[i + 1][1], words[i + 2][1]), []).append(i)
+    starts: dict[str, list[int]] = {}
+    for i, (_, word) in enumerate(words):
+        starts.setdefault(word, []).append(i)
+    claims: dict[int, set[int]] = {}
+    for key, several in texts.items():
+        got: set[int] = set()
+        for text in several:
+            own = [m.group().lower() for m in _WORD.finditer(text[:MAX_TEXT])]
+            if len(own) >= 3:
+                for j in range(len(own) - 2):
+                    for i in grams.get((own[j], own[j + 1], own[j + 2]), ()):
+                        got.update((i, i + 1, i + 2))
+            elif own:
+                n = len(own)
+                for i in starts.get(own[0], ()):
+                    if [w for _, w in words[i:i + n]] == own:
+                        got.update(range(i, i + n))
+        if got:
+            claims[key] = got
+    count: dict[int, int] = {}
+    for got in claims.values():
+        for i in got:
+            count[i] = count.get(i, 0) + 1
+    return {key: sum(words[i][0] / count[i] for i in got) for key, got in claims.items()}, total
 
 
 class FlowTracker:
     """Remembers tagged results and which step assigned each variable; reports at a final."""
 
     def __init__(self) -> None:
-        self.results: dict[int, str] = {}
+        self.results: dict[int, SubResult] = {}
         self.assigned: dict[str, int] = {}
         self._ids: dict[str, int] = {}
 
@@ -86,11 +152,13 @@ class FlowTracker:
             return value
         if type(value) is str:
             value = SubResult(value)
+            value.derived = []
         try:
             value.span_id = span  # type: ignore[attr-defined]
         except AttributeError:
             return value
-        self.results[span] = value
+        if isinstance(value, SubResult):
+            self.results[span] = value
         if len(self.results) > MAX_RESULTS:
             del self.results[next(iter(self.results))]
         return value
@@ -106,35 +174,28 @@ class FlowTracker:
     def report(self, value: Any, text: str, names: dict[str, Any], step: int) -> dict[str, Any]:
         """What fed the final `value` (given as `text`): results by span, variables by step."""
         reached, seen = _walk(value)
-        shared: dict[str, int] = {}
-        parts: dict[int, set[str]] = {}
-        for span, result in self.results.items():
-            if span not in reached:
-                parts[span] = {p for p in pieces(result) if occurs(p, text)}
-                for p in parts[span]:
-                    shared[p] = shared.get(p, 0) + 1
+        covered, total = coverage(
+            {span: [r, *(r.derived or [])] for span, r in self.results.items()}, text)
         out: list[list[Any]] = []
         for span, result in self.results.items():
             if span in reached:
-                out.append([span, "value", len(result.strip())])
-            elif parts[span]:
-                chars = sum(len(p) / shared[p] for p in parts[span])
-                out.append([span, "text", round(chars, 2)])
+                own = sum(len(w) for w in _WORD.findall(result[:MAX_TEXT]))
+                out.append([span, "value", round(covered.get(span) or min(own, total), 2)])
+            elif span in covered:
+                out.append([span, "text", round(covered[span], 2)])
         fed = []
         for name, obj in names.items():
             if id(obj) in seen or (isinstance(obj, str) and obj is not value
-                                   and len(obj.strip()) >= SHORT_PIECE and obj.strip() in text):
+                                   and len(obj.strip()) >= 8 and obj.strip() in text):
                 fed.append([name, self.assigned.get(name, step)])
-        return {"step": step, "hash": final_hash(text), "chars": len(text), "results": out,
+        return {"step": step, "hash": final_hash(text), "chars": total, "results": out,
                 "vars": fed}
 
     def send(self, call: Callable[[str, dict[str, Any]], Any], value: Any, text: str,
              names: dict[str, Any], step: int) -> None:
         """Report to the host; a failure here never touches the step."""
-        try:
+        with contextlib.suppress(Exception):  # the credit falls back to a text guess
             call("flow", self.report(value, text, names, step))
-        except Exception:  # the trace's credit falls back to a text guess
-            pass
 
 
 def _walk(value: Any) -> tuple[set[int], set[int]]:
