@@ -10,12 +10,14 @@ from .oolong import generate_oolong
 from .pairs import generate_pairs
 from .sniah import generate_sniah
 from .task import Task
+from .unanswerable import generate_unanswerable
 
 GENERATORS: dict[str, Callable[[int, int], Task]] = {
     "sniah": generate_sniah,
     "oolong": generate_oolong,
     "pairs": generate_pairs,
     "multihop": generate_multihop,
+    "unanswerable": generate_unanswerable,
 }
 MIN_TOKENS = 512
 

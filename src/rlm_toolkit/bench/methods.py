@@ -69,7 +69,7 @@ class RLMMethod:
 
     def __init__(self, root: Provider, sub: Provider | None = None, *, depth: int = 1,
                  max_iterations: int = 20, **config: Any) -> None:
-        self.name = f"rlm{depth}"
+        self.name = f"rlm{depth}" + ("+verify" if config.get("verify") else "")
         self.root, self.sub, self.depth = root, sub, depth
         self.max_iterations = max_iterations
         self.config = config
@@ -92,7 +92,25 @@ class RLMMethod:
             iterations=_count(result.iterations),
             subcalls=_count(result.subcalls),
             error=getattr(result, "error", None),
+            extra=grounding_extra(result),
         )
+
+
+def grounding_extra(result: Any) -> dict[str, Any]:
+    """What a result says about its grounding, for the record (citations, verdict, cost)."""
+    cites = list(getattr(result, "citations", []) or [])
+    verdict = getattr(result, "verdict", None)
+    verify = (getattr(result, "extra", None) or {}).get("verify", {})
+    return {
+        "grounded": getattr(result, "grounded", None),
+        "found": getattr(result, "found", True),
+        "citations": len(cites),
+        "citations_valid": sum(1 for c in cites if c.valid),
+        "verdict": None if verdict is None else verdict.support,
+        "verify_calls": verify.get("calls", 0),
+        "verify_tokens": verify.get("total_tokens", 0),
+        "verify_s": verify.get("elapsed_s", 0.0),
+    }
 
 
 def window_of(provider: Provider, window: int | None) -> int:
@@ -263,11 +281,17 @@ class MapReduceMethod:
 
 def parse_method(name: str) -> tuple[str, int | None]:
     """ "rlm1" -> ("rlm", 1); "direct" -> ("direct", None); "mapreduce" likewise."""
-    raw = name.strip().lower().replace("-", "").replace(":", "")
+    raw = name.strip().lower().replace("-", "").replace(":", "").removesuffix("+verify")
     if raw.startswith("rlm") and raw[3:].isdigit():
         return "rlm", int(raw[3:])
     if raw in ("direct", "mapreduce"):
         return raw, None
     raise ConfigError(
-        f"unknown method {name!r}; use rlm0, rlm1, rlm2 (RLM at that depth), direct or mapreduce"
+        f"unknown method {name!r}; use rlm0, rlm1, rlm2 (RLM at that depth; add +verify to "
+        "check answers against their citations), direct or mapreduce"
     )
+
+
+def wants_verify(name: str) -> bool:
+    """True for "rlm1+verify": an RLM whose answers are verified (RLMConfig(verify=True))."""
+    return name.strip().lower().endswith("+verify")

@@ -142,6 +142,14 @@ def score_pairs(answer: str, gold: list[list[str]] | list[tuple[str, str]],
                       "gold": len(truth)})
 
 
+def score_abstain(answer: str) -> Score:
+    """1 when the answer says the text does not give it (and names no number), else 0."""
+    from ..engine.grounding import is_not_found
+
+    abstained = is_not_found(answer) and parse_number(answer) is None
+    return Score(1.0 if abstained else 0.0, {"abstained": abstained})
+
+
 def score_answer(answer: str | None, answer_type: str, gold: Any, *,
                  choices: list[str] | None = None, symmetric: bool = True) -> Score:
     """Score an answer by the task's answer type."""
@@ -154,4 +162,6 @@ def score_answer(answer: str | None, answer_type: str, gold: Any, *,
         return score_choice(text, str(gold), list(choices or [str(gold)]))
     if answer_type == "pairs":
         return score_pairs(text, gold, symmetric)
+    if answer_type == "abstain":
+        return score_abstain(text)
     raise ValueError(f"unknown answer type {answer_type!r}")

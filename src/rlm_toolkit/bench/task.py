@@ -16,7 +16,8 @@ from ..providers.base import estimate_tokens
 #   "number": 0.75 ** |gold - answer| (OOLONG)
 #   "choice": exact match after normalising, against one of `choices` (OOLONG labels)
 #   "pairs":  F1 over the listed (id1, id2) pairs (OOLONG-Pairs)
-ANSWER_TYPES = ("needle", "number", "choice", "pairs")
+#   "abstain": the answer is not in the context; right when the answer says so
+ANSWER_TYPES = ("needle", "number", "choice", "pairs", "abstain")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RLMError
 
-TASK_KINDS = ("sniah", "oolong", "pairs", "multihop")
+TASK_KINDS = ("sniah", "oolong", "pairs", "multihop", "unanswerable")
 
 
 def _list(text: str) -> list[str]:
@@ -132,7 +132,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     """The method objects, and the providers to close afterwards."""
-    from ..bench.methods import DirectMethod, MapReduceMethod, RLMMethod, parse_method
+    from ..bench.methods import (
+        DirectMethod,
+        MapReduceMethod,
+        RLMMethod,
+        parse_method,
+        wants_verify,
+    )
     from ..providers import resolve
 
     root = resolve(args.model, base_url=args.base_url)
@@ -142,9 +148,10 @@ def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     for name in _list(args.methods):
         kind, depth = parse_method(name)
         if kind == "rlm":
+            verify = {"verify": True} if wants_verify(name) else {}
             methods.append(RLMMethod(root, sub, depth=depth or 0,
                                      max_iterations=args.max_iterations,
-                                     timeout_s=args.timeout))
+                                     timeout_s=args.timeout, **verify))
         elif kind == "direct":
             methods.append(DirectMethod(root, window=args.window, max_tokens=args.max_tokens,
                                         timeout_s=args.timeout,
