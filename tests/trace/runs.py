@@ -61,7 +61,8 @@ def synthetic_trace(subcalls: int, answer: str = "done") -> Trace:
     run = trace.start("run", "run depth=0", query="count the errors", depth=0)
     run.start = t0
     it = trace.start("iteration", "iteration 1", run, response="```repl\n...\n```",
-                     prompt=[{"role": "user", "content": "count the errors"}])
+                     prompt=[{"role": "user", "content": "Query: count the errors\n\n"
+                                                         "The context variable:\n- type: str"}])
     it.start = t0 + 0.01
     call = trace.start("root_llm", "root call", it, model="scripted/root")
     call.start, call.end = t0 + 0.01, t0 + 0.5
