@@ -136,6 +136,8 @@ def test_the_filter_decides_each_call_as_documented() -> None:
         (("bind", 3, 0, 3), "EPERM"), (("connect", 3, 0, 3), "EPERM"), (("listen", 3, 1), "EPERM"),
         (("accept4", 3, 0, 0, 0), "EPERM"),
         (("io_setup", 60000, 0), "EPERM"),  # the machine-wide AIO pool
+        (("get_robust_list", 0, 0, 0), "allow"),
+        (("get_robust_list", host, 0, 0), "EPERM"),  # an address in the host's memory
         # no file created setuid/setgid, whatever the high bits of the mode word hold
         (("openat", -100, 0, 0o1101, 0o4755), "EPERM"), (("openat", 3, 0, 0o101, 0o2700), "EPERM"),
         (("openat", -100, 0, 0o1101, 0o10000 | 0o4755 | 1 << 40), "EPERM"),

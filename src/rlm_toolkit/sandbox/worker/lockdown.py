@@ -100,6 +100,7 @@ _SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "open_tree_attr": (467, 467), "quotactl_fd": (443, 443), "sync": (162, 81),
     "syncfs": (306, 267), "io_setup": (206, 0), "modify_ldt": (154, None),
     "open": (2, None), "openat": (257, 56), "creat": (85, None), "openat2": (437, 437),
+    "get_robust_list": (274, 100),
 }
 # Denied outright with EPERM: no new programs, processes, namespaces, kernel objects or
 # peeking at other processes.
@@ -146,7 +147,7 @@ UNSUPPORTED = (
 PRCTL_DENIED = (1, 4, 8, 28, 35, 36, 0x59616D61)
 # Allowed only when their first argument names this process (0 or its own pid).
 SELF_ONLY = ("sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr",
-             "migrate_pages", "move_pages")
+             "migrate_pages", "move_pages", "get_robust_list")
 # Allowed only with which == "a process" and who == this process (0 or its own pid).
 SELF_ONLY_WHO = {"setpriority": 0, "ioprio_set": 1}  # PRIO_PROCESS, IOPRIO_WHO_PROCESS
 # fcntl/ioctl commands that make the kernel signal a chosen process when I/O is ready
