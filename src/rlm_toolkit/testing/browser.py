@@ -170,6 +170,7 @@ class Browser:
         page.send("Network.enable")
         page.send("Page.enable")
         page.send("Runtime.enable")
+        page.send("Page.setLifecycleEventsEnabled", {"enabled": True})
         mark = len(self.events)
         page.started = time.perf_counter()
         page.send("Page.navigate", {"url": url})
@@ -222,6 +223,29 @@ class Page:
                     and ev["params"].get("type") == "error":
                 out.append(json.dumps(ev["params"].get("args", []))[:500])
         return out
+
+    def lifecycle(self) -> dict[str, float]:
+        """Seconds from the navigation's start to each lifecycle event seen so far
+        (`DOMContentLoaded`, `load`, `firstPaint`, `firstContentfulPaint`...)."""
+        with self.browser._event_cv:
+            events = [ev["params"] for ev in self.browser.events[self.mark:]
+                      if ev.get("sessionId") == self.session
+                      and ev.get("method") == "Page.lifecycleEvent"]
+        starts = [e["timestamp"] for e in events if e.get("name") == "init"]
+        if not starts:
+            return {}
+        t0 = starts[-1]
+        return {e["name"]: e["timestamp"] - t0 for e in events if e["timestamp"] >= t0}
+
+    def wait_lifecycle(self, name: str, timeout_s: float = 30.0) -> float:
+        """Seconds from the navigation's start to lifecycle event `name` (waits for it)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            seen = self.lifecycle()
+            if name in seen:
+                return seen[name]
+            time.sleep(0.01)
+        raise BrowserError(f"the page never reached {name}")
 
     def screenshot(self, path: str | os.PathLike[str], full_page: bool = False) -> None:
         params: dict[str, Any] = {"format": "png"}
