@@ -15,7 +15,7 @@ MIN_MEMORY_LIMIT_MB = 128
 
 _WHOLE_AT_LEAST_1 = ("max_iterations", "max_subcalls", "max_output_chars", "concurrency",
                      "max_calls_per_step", "keep_recent_turns", "scratch_limit_mb",
-                     "scratch_max_files")
+                     "scratch_max_files", "otel_code_chars")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class RLMConfig:
     an answer not supported gets one more chance, then is marked unverified
     (`result.grounded`). `verify_model`: the model for that call ("provider/model"; default
     the sub model).
+    `otel`: send every span live over OpenTelemetry (extra `[otel]`; OTLP endpoint from the
+    standard OTEL_EXPORTER_OTLP_* variables, or the application's own tracer provider);
+    `otel_code_chars`: how much of a code step's code its span carries.
     """
 
     max_iterations: int = 20
@@ -54,6 +57,8 @@ class RLMConfig:
     root_max_tokens: int | None = None
     verify: bool = False
     verify_model: str | None = None
+    otel: bool = False
+    otel_code_chars: int = 4_000
 
     def __post_init__(self) -> None:
         for name in _WHOLE_AT_LEAST_1:
@@ -83,6 +88,8 @@ class RLMConfig:
                 f"RLMConfig.small_model must be True, False or None (None decides from the "
                 f"model's name), got {self.small_model!r}"
             )
+        if not isinstance(self.otel, bool):
+            raise ConfigError(f"RLMConfig.otel must be True or False, got {self.otel!r}")
         if not isinstance(self.verify, bool):
             raise ConfigError(f"RLMConfig.verify must be True or False, got {self.verify!r}")
         if self.verify_model is not None and (

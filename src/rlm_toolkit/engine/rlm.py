@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..providers import resolve
 from ..providers.base import Provider
 from ..providers.resilience import for_purpose
+from ..trace.otel import OTelExporter
 from .config import RLMConfig
 from .context import check_memory_limit, prepare_context_async
 from .events import EventHandler
@@ -113,6 +114,7 @@ class RLM:
         prepared = await prepare_context_async(context)  # ConfigError here, before any call
         check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
         judge = self._judge(cfg.verify_model) if cfg.verify else None
+        exporter = OTelExporter(code_chars=cfg.otel_code_chars) if cfg.otel else None
         tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory,
                               verifier=self.verifier if cfg.verify else None, judge=judge)
         tree.trace.metadata.update(
@@ -121,7 +123,12 @@ class RLM:
             backend_kwargs={"model_name": self.root.name}, other_backends=[self.sub.name],
             environment_kwargs={"sandbox": cfg.sandbox},
         )
-        result = await Run(tree, prepared, query).execute()
+        tree.trace.listener = exporter
+        try:
+            result = await Run(tree, prepared, query).execute()
+        finally:
+            if exporter is not None:
+                exporter.close()  # the last spans go out in the background
         if self.remember and self.memory is not None and result.answer:
             await asyncio.to_thread(
                 self.memory.add_episode, f"Q: {query}\nA: {result.answer}",

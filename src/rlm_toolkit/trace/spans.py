@@ -7,11 +7,22 @@ and viewers read them. Nothing here knows about providers or the sandbox.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 SpanKind = Literal["run", "iteration", "root_llm", "code", "llm", "child_run", "final"]
+
+
+class SpanListener(Protocol):
+    """Told when a span starts and when it ends (a live exporter: see `otel`).
+
+    Called on the run's own thread; it must return at once and never raise.
+    """
+
+    def on_start(self, span: Span) -> None: ...
+
+    def on_end(self, span: Span) -> None: ...
 
 
 @dataclass
@@ -27,6 +38,7 @@ class Span:
     attrs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     children: list[Span] = field(default_factory=list)
+    on_end: Callable[[Span], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def duration_s(self) -> float:
@@ -37,6 +49,8 @@ class Span:
         if error is not None:
             self.error = error
         self.attrs.update(attrs)
+        if self.on_end is not None:
+            self.on_end(self)
 
     def walk(self) -> Iterator[Span]:
         """This span and every descendant, depth first."""

@@ -8,16 +8,18 @@ from typing import Any
 
 from .credit import Credit, CreditReport, credit_report
 from .export import save_jsonl
-from .spans import Span, SpanKind
+from .spans import Span, SpanKind, SpanListener
 
 
 class Trace:
     """The span tree of one run (children runs included) plus run metadata."""
 
-    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(self, metadata: dict[str, Any] | None = None,
+                 listener: SpanListener | None = None) -> None:
         self.metadata: dict[str, Any] = dict(metadata or {})
         self._ids = itertools.count(1)
         self.root: Span | None = None
+        self.listener = listener  # told of each span as it starts and ends (live export)
 
     def start(self, kind: SpanKind, name: str, parent: Span | None = None, **attrs: Any) -> Span:
         span = Span(kind, name, next(self._ids), parent.span_id if parent else None, attrs=attrs)
@@ -26,6 +28,9 @@ class Trace:
                 self.root = span
         else:
             parent.children.append(span)
+        if self.listener is not None:
+            span.on_end = self.listener.on_end
+            self.listener.on_start(span)
         return span
 
     def spans(self, kind: SpanKind | None = None) -> list[Span]:
