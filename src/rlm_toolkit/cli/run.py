@@ -58,6 +58,9 @@ def register(commands: Any) -> None:
                    "an unsupported answer gets one more chance, then is marked unverified")
     p.add_argument("--verify-model", metavar="PROVIDER/MODEL",
                    help="model for the --verify check (default: the sub model)")
+    p.add_argument("--otel", action="store_true",
+                   help="send the run's spans live over OpenTelemetry (OTLP endpoint from "
+                   "$OTEL_EXPORTER_OTLP_ENDPOINT; needs the [otel] extra)")
     p.set_defaults(func=run_command)
 
 
@@ -147,6 +150,7 @@ def run_command(args: argparse.Namespace) -> int:
         "sandbox": args.sandbox,
         "verify": True if args.verify or args.verify_model else None,
         "verify_model": args.verify_model,
+        "otel": True if args.otel else None,
     }
     config = RLMConfig().with_(**{k: v for k, v in overrides.items() if v is not None})
     rlm = RLM(model, args.sub_model, config, base_url=args.base_url)
