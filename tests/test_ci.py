@@ -44,7 +44,7 @@ def test_all_checks_run_and_pass(tmp_path: Path) -> None:
     repo = fake_checkout(tmp_path, {})
     done = run_test_command(repo, "tests/engine", "-x")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (repo / "calls.pytest").read_text() == "-m pytest tests/engine -x\n"
+    assert (repo / "calls.pytest").read_text() == "-m pytest --durations=15 tests/engine -x\n"
     assert (repo / "calls.ruff").read_text() == "check src tests bench\n"
     assert (repo / "calls.mypy").read_text() == "\n"
     assert (repo / "calls.mkdocs").read_text().startswith("build --strict")
