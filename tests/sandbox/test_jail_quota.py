@@ -8,6 +8,7 @@ unlink), entries, depth, set-id bits and its mode; it is scrubbed on close.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -233,3 +234,26 @@ async def test_the_file_count_quota_holds(tier: str) -> None:
     async with Worker("ctx", options) as worker:
         step = await worker.execute(MANY_FILES, _no_calls)  # bwrap: seen in the jail's tmpfs
         assert step.lost_state and "over 500 files" in step.lost_state, step
+
+
+def test_an_empty_cgroup_of_a_closed_worker_is_reaped_and_a_busy_one_kept(tmp_path: Path
+                                                                         ) -> None:
+    from rlm_toolkit.sandbox.jail import cgroup
+
+    support = cgroup.detect()
+    if not support.pids_parent:
+        pytest.skip(f"no writable pids cgroup here: {support.reason}")
+    closed = f"{quota.SCRATCH_PREFIX}{quota.host_tag()}-closed"  # its folder is gone
+    live = tmp_path / f"{quota.SCRATCH_PREFIX}{quota.host_tag()}-live"
+    live.mkdir()
+    made = [Path(support.pids_parent, cgroup.group_name(n)) for n in (closed, str(live))]
+    for path in made:
+        path.mkdir()
+    try:
+        quota.reap_stale_scratch(str(tmp_path))
+        assert not made[0].exists(), "the closed worker's cgroup was left"
+        assert made[1].exists(), "a live worker's cgroup was removed"
+    finally:
+        for path in made:
+            with contextlib.suppress(OSError):
+                path.rmdir()

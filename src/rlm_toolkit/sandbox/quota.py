@@ -299,7 +299,9 @@ def owner_alive(name: str) -> bool:
 def reap_stale_scratch(base: str | None = None) -> list[str]:
     """Remove the scratch folders (and cgroups) of hosts that died; return what was removed.
 
-    Only folders named by `ensure_scratch`, owned by this user and not links are touched.
+    Only folders named by `ensure_scratch`, owned by this user and not links are touched. Empty
+    cgroups whose scratch folder is gone (a worker that closed while its last process was
+    still exiting) are removed as well; a cgroup with a process in it never is.
     """
     base = base or tempfile.gettempdir()
     removed: list[str] = []
@@ -318,6 +320,9 @@ def reap_stale_scratch(base: str | None = None) -> list[str]:
             removed.append(entry.path)
     from .jail.cgroup import reap
 
+    def in_use(name: str) -> bool:  # a closed worker's cgroup goes too, once it is empty
+        return owner_alive(name) and os.path.isdir(os.path.join(base, SCRATCH_PREFIX + name))
+
     with contextlib.suppress(OSError):
-        reap(owner_alive)
+        reap(in_use)
     return removed
