@@ -186,6 +186,8 @@ def test_a_truncated_trace_names_the_line(saved: Path, tmp_path: Path,
 @pytest.mark.parametrize(("edit", "says"), [
     (lambda s: s.replace('"type": "iteration"', '"type": "iteration",', 1),
      "line 2 is not valid JSON (Expecting property name enclosed in double quotes"),
+    (lambda s: s.replace('"spans": {', '"spanz": {', 1),
+     "line 2: an iteration line without its span tree (`spans`)"),
     (lambda s: s.replace('"kind": "iteration"', '"kind": 7', 1),
      "line 2: a span without a kind (found 7)"),
     (lambda s: s.replace('"children": []', '"children": {}', 1),

@@ -226,6 +226,8 @@
       row.dataset.kind = n.k;
       const lab = el("div", "wf-label", (KIND[n.k] || n.k) + (n.n ? " " + n.n : ""));
       lab.style.paddingLeft = (4 + 12 * depth(i)) + "px";
+      if (n.cr) lab.prepend(el("span", "wf-cr " + (n.cr[0] ? "ok" : "waste"),
+                               n.cr[0] ? "\u2713 " : "\u2717 "));
       row.appendChild(lab);
       const track = el("div", "wf-track");
       const bar = el("div", "wf-bar k-" + n.k + (n.e ? " err" : ""));
