@@ -52,7 +52,7 @@
     if (D.query) $("query").textContent = "Query: " + visible(D.query);
     $("answer").textContent = D.answer === null || D.answer === undefined ? "(no answer)" : visible(D.answer);
     if (D.error) { $("run-error").hidden = false; $("run-error").textContent = visible(D.error); }
-    const count = (k) => N.filter((n) => n.k === k).length;
+    const count = (k) => int(N.filter((n) => n.k === k).length);
     const stats = [["duration", dur(D.duration)], ["iterations", count("iteration")],
       ["code steps", count("code")], ["sub-calls", count("llm")], ["child runs", count("child_run")],
       ["tokens", D.tokens === null ? "?" : int(D.tokens)],
