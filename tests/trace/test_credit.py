@@ -171,8 +171,11 @@ def test_summary_and_jsonl_carry_the_credit(tmp_path: Path) -> None:
     summary = trace.credit_summary()
     assert len(summary) == len(trace.credit())
     assert all(set(row) == {"step", "result", "contribution"} for row in summary)
-    top = max(summary, key=lambda row: row["contribution"])
-    assert "4417" in top["result"] and "iteration 2" in top["step"] or "iteration 1" in top["step"]
+    calls = [row for row in summary if "sub-call" in row["step"]]
+    fed = [row for row in calls if row["contribution"] > 0]
+    assert len(calls) == N and len(fed) == 1
+    assert fed[0]["step"].startswith("iteration 1 / code #")  # the batch ran in iteration 1
+    assert "4417" in fed[0]["result"] and fed[0]["contribution"] == pytest.approx(1.0, abs=0.01)
     path = tmp_path / "run.jsonl"
     trace.save(path)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
