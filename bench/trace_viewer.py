@@ -107,6 +107,7 @@ def main() -> None:
             report["browser"] = "skipped: chromium is not installed"
         else:
             with Browser() as browser:
+                time_open(browser, folder / "small.html", 2)  # warm-up: a cold browser is slow
                 for name in ("small", "large"):
                     runs[name].update(time_open(browser, folder / f"{name}.html", args.reps))
                 report["large_interact"] = time_interact(browser, folder / "large.html")
