@@ -142,3 +142,22 @@ def test_verify_model_is_used_for_the_judge() -> None:
 ])
 def test_verdicts_are_read_strictly(reply: str, support: str) -> None:
     assert parse_verdict(reply).support == support
+
+
+def test_a_number_seen_nowhere_makes_any_models_answer_ungrounded() -> None:
+    # The small-model guard's check is part of grounding: for a large model too, a typed
+    # number that is in neither the data nor any output is caught, and under verify it gets
+    # the one more chance (without a verifier call), like any unsupported answer.
+    root = ScriptedLLM([repl("print(grep('north wing'))"), repl("FINAL('77310')")],
+                       name="scripted/big-70b")
+    result = make_rlm(root).run(context=TEXT, query="What is the north wing's code?")
+    assert result.answer == "77310" and result.grounded is False
+    assert result.verdict is not None and "77310" in result.verdict.reason
+    root = ScriptedLLM([repl("print(grep('north wing'))"), repl("FINAL('77310')"),
+                        repl("FINAL(NOT_FOUND)")], name="scripted/big-70b")
+    judge = judge_by({})
+    result = make_rlm(root, judge, verify=True).run(
+        context=TEXT, query="What is the north wing's code?")
+    assert "77310 appear(s) nowhere in the data" in root.requests[2][-1]["content"]
+    assert "FINAL(NOT_FOUND)" in root.requests[2][-1]["content"]
+    assert result.found is False and result.grounded is None and judge.calls == 0

@@ -248,20 +248,28 @@ class Run:
         if final.strip() == self.query.strip() or guards.copies_prompt(final, self.prompt_text):
             state.small_guard_used = True
             return guards.COPIED_PROMPT
-        # A final from code is judged on what was seen before that step (its output echoes it).
-        seen = outcome.seen_before if outcome.final_code else state.seen
-        guessed = guards.unsupported_numbers(final, outcome.final_code, [seen, self.query],
-                                             self.source_text)
+        guessed = self._guessed_numbers(outcome)
         if guessed:
             state.small_guard_used = True
             return guards.guessed_number_feedback(guessed)
         return None
 
+    def _guessed_numbers(self, outcome: StepOutcome) -> list[str]:
+        """Numbers in the final that the model typed and never saw in the data or an output.
+
+        A final from code is judged on what was seen before that step (its output echoes it).
+        """
+        seen = outcome.seen_before if outcome.final_code else self.state.seen
+        return guards.unsupported_numbers(outcome.final or "", outcome.final_code,
+                                          [seen, self.query], self.source_text)
+
     # --- grounding --------------------------------------------------------------------
     async def _ground(self, outcome: StepOutcome, span: Span) -> str | None:
         """Check the final's citations and, under `verify`, its support; feedback to retry.
 
-        An invalid citation makes the answer ungrounded whatever else happens. With `verify`
+        An invalid citation, or a number the model typed that appears nowhere in the data or
+        in any output (the small-model guard's check, here for every model), makes the answer
+        ungrounded whatever else happens. With `verify`
         (top-level run only), an answer that is not supported gets one more chance with the
         verifier's reason; after that it is accepted and marked unverified.
         """
@@ -269,11 +277,18 @@ class Run:
         citations = check_citations(outcome.cite, self.source) if outcome.cite else []
         state.citations, state.verdict, state.evidence_code = citations, None, ""
         bad = [i for i, c in enumerate(citations, 1) if not c.valid]
-        state.grounded = False if bad else None
+        guessed = [] if is_not_found(final) else self._guessed_numbers(outcome)
+        state.grounded = False if bad or guessed else None
+        if guessed:  # the same check as the small-model guard, for every model
+            state.verdict = Verdict(
+                "not", f"the answer's {', '.join(guessed[:5])} appear(s) nowhere in the data or "
+                "in any output", judged=False)
         verifier, judge = self.tree.verifier, self.tree.judge
         if verifier is None or judge is None or self.depth > 0 or is_not_found(final):
             return None
-        if bad:
+        if guessed and state.verdict is not None:
+            verdict = state.verdict
+        elif bad:
             c = citations[bad[0] - 1]
             verdict = Verdict("not", f"citation {bad[0]} is not in the data: {c.reason}",
                               judged=False)

@@ -22,7 +22,8 @@ def format_citations(result: RLMResult, excerpt_chars: int = 80) -> str:
     if not result.found:
         lines.append("the data does not say (result.found is False)")
     if result.verdict is not None:
-        lines.append(f"verifier: {result.verdict.support}: {result.verdict.reason}")
+        who = "verifier" if result.verdict.judged else "check"
+        lines.append(f"{who}: {result.verdict.support}: {result.verdict.reason}")
     state = {True: "grounded", False: "UNVERIFIED", None: "not verified"}[result.grounded]
     lines.append(state)
     return "\n".join(lines)
