@@ -247,3 +247,30 @@ def test_screenshot_of_the_run(loaded: Page, tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     if SCREENSHOT.parent.is_dir():
         shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_errors_show_on_their_node_and_a_stopped_run_says_why(browser: Browser,
+                                                              tmp_path: Path) -> None:
+    trace = synthetic_trace(3, answer="partial: 2 errors so far")
+    assert trace.root is not None
+    failed = trace.spans("llm")[1]
+    failed.error = "ProviderUnreachable: connection refused by 127.0.0.1:9"
+    trace.root.attrs["status"] = "max_iterations"
+    trace.root.error = "the run used all 1 iterations"
+    out = tmp_path / "stopped.html"
+    write_html(from_trace(trace), out)
+    page = browser.open(out.as_uri())
+    assert page.evaluate("document.getElementById('status').textContent") == "max_iterations"
+    assert page.evaluate("document.getElementById('answer').textContent") == \
+        "partial: 2 errors so far"
+    assert page.evaluate("document.getElementById('run-error').hidden") is False
+    assert page.evaluate("document.getElementById('run-error').textContent") == \
+        "the run used all 1 iterations"
+    tags = page.evaluate("""Array.from(document.querySelectorAll('#tree .node')).map(n =>
+        [n.dataset.kind, n.querySelector(':scope > .head .err-tag')?.textContent ?? null])""")
+    assert [t for t in tags if t[1]] == [
+        ["run", "\u26a0 the run used all 1 iterations"],
+        ["llm", "\u26a0 ProviderUnreachable: connection refused by 127.0.0.1:9"]]
+    bars = page.evaluate("""Array.from(document.querySelectorAll('#waterfall .wf-row'))
+        .filter(r => r.querySelector('.wf-bar.err')).map(r => r.dataset.kind)""")
+    assert bars == ["run", "llm"]
