@@ -110,3 +110,12 @@ class FrameError(SandboxError):
 
 class MemoryStoreError(RLMError):
     """The memory store could not be opened or read; the message names the path and the fix."""
+
+
+class OutputInvalid(RLMError, ValueError):
+    """A reply did not match the output schema; the message names the exact problem."""
+
+
+class ToolError(RLMError):
+    """A host tool could not be set up or called (a bad name, non-JSON arguments, a failed
+    MCP server); the message says which and what to do."""
