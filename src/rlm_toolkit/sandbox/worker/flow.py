@@ -31,11 +31,11 @@ MAX_TEXT = 200_000
 _WORD = re.compile(r"\w+")
 
 
-#: Derived texts remembered per result (slices, splits, strips...).
+#: Pieces of a result remembered as used (joined or formatted into other text), per result.
 MAX_DERIVED = 64
 #: str methods whose results stay tagged with the result they came from.
 DERIVING = (
-    "__getitem__", "__add__", "__mul__", "__mod__", "split", "rsplit", "splitlines", "strip",
+    "__getitem__", "__mul__", "split", "rsplit", "splitlines", "strip",
     "lstrip", "rstrip", "partition", "rpartition", "lower", "upper", "casefold", "title",
     "capitalize", "swapcase", "replace", "removeprefix", "removesuffix", "format", "expandtabs",
     "center", "ljust", "rjust", "zfill",
@@ -45,12 +45,38 @@ DERIVING = (
 class SubResult(str):
     """A sub-call's text, tagged with its span in the host's trace. Behaves as a plain str.
 
-    Slicing, splitting, stripping, replacing... it gives texts tagged the same way, and each is
-    remembered (`derived`), so a piece of a result found in the final answer is credited to it.
+    Slicing, splitting, stripping, replacing... it gives pieces tagged the same way. A piece
+    added to other text (`+`), formatted into it (f-strings, `format`, `%`) or turned into a
+    plain str is remembered as used (`derived`), so a piece of a result found in the final
+    answer is credited to it. The text made that way is a plain str: it also holds others'.
     """
 
     span_id: int
     derived: list[str] | None = None
+
+    def used(self) -> str:
+        """Remember this piece as used; its text as a plain str."""
+        text = str.__str__(self)
+        if self.derived is not None and len(self.derived) < MAX_DERIVED and _WORD.search(text):
+            self.derived.append(text)
+        return text
+
+    def __add__(self, other: str) -> str:
+        if isinstance(other, SubResult):
+            other = other.used()
+        return self.used() + other
+
+    def __radd__(self, other: str) -> str:
+        return other + self.used()
+
+    def __format__(self, spec: str) -> str:
+        return format(self.used(), spec)
+
+    def __str__(self) -> str:
+        return self.used()
+
+    def __mod__(self, args: Any) -> str:
+        return self.used() % args
 
 
 def _carry(source: SubResult, value: Any) -> Any:
@@ -61,8 +87,6 @@ def _carry(source: SubResult, value: Any) -> Any:
         return value
     out = SubResult(value)
     out.span_id, out.derived = source.span_id, source.derived
-    if out.derived is not None and len(out.derived) < MAX_DERIVED and _WORD.search(value):
-        out.derived.append(value)
     return out
 
 
