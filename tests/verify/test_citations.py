@@ -125,3 +125,20 @@ def test_citations_through_a_child_run_point_into_the_users_context() -> None:
     [c] = result.citations
     assert c.valid and c.line == 201
     assert text[c.start:c.end] == "row 200: code 5150"
+
+
+def test_a_child_given_a_plain_slice_is_placed_by_finding_it() -> None:
+    # context[a:b] is a plain str with no offsets: the host finds the slice in the context.
+    text = "".join(f"row {i}: nothing here\n" for i in range(50)) + "row 50: code 6060\n"
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        turn = sum(m["role"] == "assistant" for m in messages)
+        if messages[1]["content"].startswith("Query: child task"):
+            return [repl("print(len(context))"), repl("h = grep('code')[0]\nFINAL(h)")][turn]
+        return [repl("part = context[-300:]\nprint(len(part))"),
+                repl("r = rlm_query('child task', context=str(part))\nprint('got', r)"),
+                repl("FINAL('6060', cite=r.cite)")][turn]
+
+    result = make_rlm(ScriptedLLM(reply), max_depth=1).run(context=text, query="The code?")
+    [c] = result.citations
+    assert c.valid and c.line == 51 and text[c.start:c.end] == "row 50: code 6060"
