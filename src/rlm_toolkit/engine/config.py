@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..errors import ConfigError
+from ..privacy import DEFAULT_MAX_VERBATIM, POLICIES, Finder, build
 
 SANDBOX_MODES = ("auto", "bwrap", "landlock", "unsafe-local")
 #: The least memory_limit_mb accepted: the worker's interpreter with room for a small context
@@ -57,6 +59,9 @@ class RLMConfig:
     root_max_tokens: int | None = None
     verify: bool = False
     verify_model: str | None = None
+    redact: tuple[str | re.Pattern[str] | Finder, ...] | None = None
+    egress: str = "allow"
+    egress_max_verbatim: int = DEFAULT_MAX_VERBATIM
     otel: bool = False
     otel_code_chars: int = 4_000
 
@@ -98,10 +103,29 @@ class RLMConfig:
                 f"RLMConfig.verify_model must be a \"provider/model\" string or None (None uses "
                 f"the sub model), got {self.verify_model!r}"
             )
+        self._check_privacy()
         if not isinstance(self.sandbox, str) or self.sandbox not in SANDBOX_MODES:
             raise ConfigError(
                 f"RLMConfig.sandbox must be one of {', '.join(SANDBOX_MODES)}; got {self.sandbox!r}"
             )
+
+    def _check_privacy(self) -> None:
+        if not isinstance(self.egress, str) or self.egress not in POLICIES:
+            raise ConfigError(
+                f"RLMConfig.egress must be one of {', '.join(POLICIES)}; got {self.egress!r}"
+            )
+        _whole("egress_max_verbatim", self.egress_max_verbatim, minimum=1)
+        if self.redact is None:
+            return
+        if isinstance(self.redact, (str, bytes)) or not isinstance(self.redact, (list, tuple)):
+            raise ConfigError(
+                f"RLMConfig.redact must be a list such as [\"email\", \"card\"], got "
+                f"{self.redact!r}"
+            )
+        object.__setattr__(self, "redact", tuple(self.redact))
+        if any(isinstance(s, str) and s in ("person", "location") for s in self.redact):
+            return  # the NER detectors load a model: checked when the run builds them
+        build(self.redact)  # an unknown name or a bad pattern is refused here
 
     def with_(self, **changes: Any) -> RLMConfig:
         """A copy with some fields changed (validated again)."""

@@ -36,6 +36,7 @@ class RLMResult:
     found: bool = True
     verdict: Verdict | None = None
     evidence_code: str = ""
+    egress: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -68,4 +69,5 @@ class RLMResult:
             "found": self.found,
             "citations": [c.to_dict() for c in self.citations],
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "egress": self.egress,
         }
