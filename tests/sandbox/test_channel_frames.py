@@ -22,12 +22,14 @@ async def _no_calls(method: str, args: dict[str, Any]) -> Any:
 
 
 def _split(stream: list[bytes | memoryview]) -> list[tuple[int, bytes]]:
-    """(kind, body) of each frame in a stream of headers and bodies."""
+    """(kind, body) of each frame in the bytes written for a message."""
+    data = b"".join(bytes(b) for b in stream)
     out = []
-    for header, body in zip(stream[::2], stream[1::2], strict=True):
-        kind, size = channel.HEADER.unpack(bytes(header))
-        assert size == len(body)
-        out.append((kind, bytes(body)))
+    while data:
+        kind, size = channel.HEADER.unpack(data[:channel.HEADER.size])
+        body, data = data[channel.HEADER.size:][:size], data[channel.HEADER.size + size:]
+        assert len(body) == size
+        out.append((kind, body))
     return out
 
 
@@ -104,14 +106,18 @@ def test_text_with_lone_surrogates_is_encoded_not_refused() -> None:
     assert channel.encode_value("b\ud800") == ("str", "b\ufffd".encode())
 
 
-def _keys(shape: Any) -> set[str]:
-    return set(shape.__required_keys__) | set(shape.__optional_keys__)
+def _fits(frame: Any, shape: Any) -> bool:
+    """Whether `frame` has every key `shape` requires and no key it does not know."""
+    keys = set(frame)
+    return set(shape.__required_keys__) <= keys <= (
+        set(shape.__required_keys__) | set(shape.__optional_keys__))
 
 
 def test_the_frames_the_worker_builds_have_the_shared_shapes() -> None:
     repl = Repl("ctx", lambda method, args, attachments=(): None)
-    result = repl.run("x = 1\nprint(x)")
-    assert set(result) == _keys(frames.ResultFrame)
-    assert set(result["answer"]) == _keys(frames.AnswerField)
-    assert set(repl.resolve("x")) == _keys(frames.ValueFrame)
-    assert set(repl.resolve("nope")) == _keys(frames.ValueFrame)
+    result = repl.run("x = 1\nprint(x)", 7)
+    assert _fits(result, frames.ResultFrame) and result["id"] == 7
+    assert _fits(result["answer"], frames.AnswerField)
+    assert _fits(repl.run("FINAL('x')"), frames.ResultFrame)
+    assert _fits(repl.resolve("x"), frames.ValueFrame)
+    assert _fits(repl.resolve("nope"), frames.ValueFrame)

@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from ..errors import BudgetExceeded, FrameError, SandboxError
 from . import proctree, quota
@@ -39,7 +39,6 @@ VAR_CHARS = 2000  # the longest description of one variable the host keeps
 MAX_VARS = 50
 MAX_RESTORED = 64  # the most names a step can report as restored
 IDLE_CPU_S = 0.02  # more CPU than this while no step runs means something runs in the back
-T = TypeVar("T")
 
 
 @dataclass
@@ -108,6 +107,7 @@ class Worker:
         self._stderr_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._cpu_task: asyncio.Task[None] | None = None
+        self._serving: asyncio.Task[Any] | None = None  # the task serving a call, if any
         self._overflow: str | None = None  # why the quota watcher stopped the worker
         self._cpu_over: str | None = None  # why the CPU watcher stopped the worker
         self._step_id = 0
@@ -295,6 +295,7 @@ class Worker:
                     "threads counted, also while its LLM calls were served) and was stopped"
                 )
                 await asyncio.to_thread(proctree.kill, proc.pid)
+                self._stop_serving()
                 return
 
     # --- framing ----------------------------------------------------------------------
@@ -307,9 +308,8 @@ class Worker:
             async with asyncio.timeout(timeout or self.options.write_timeout_s):
                 for buffer in channel.frames(message, attachments, self.options.max_frame_bytes):
                     stdin.write(buffer)
-                    if len(buffer) > channel.HEADER.size:
+                    if stdin.transport.get_write_buffer_size():  # the pipe is full: wait
                         await stdin.drain()
-                await stdin.drain()
         except TimeoutError:
             raise _Stalled("the worker stopped reading its channel") from None
 
@@ -348,6 +348,7 @@ class Worker:
                 self._overflow = reason
                 await asyncio.to_thread(proctree.kill, proc.pid)
                 _kill_group(proc)
+                self._stop_serving()
                 return
 
     def stderr_tail(self) -> str:
@@ -367,12 +368,11 @@ class Worker:
             await self._send(exec_frame)
             while True:
                 t0 = time.monotonic()
-                msg, blobs = await self._until_lost(
-                    asyncio.wait_for(self._recv(), max(left, 0.001)))
+                msg, blobs = await asyncio.wait_for(self._recv(), max(left, 0.001))
                 left -= time.monotonic() - t0
                 op = msg.get("op")
                 if op == "call":
-                    reply = await self._until_lost(self._serve(msg, blobs, handler))
+                    reply = await self._serve_unless_killed(msg, blobs, handler)
                     await self._send(reply)
                 elif op == "result":
                     if msg.get("id") != self._step_id:
@@ -401,23 +401,29 @@ class Worker:
             lost_state=reason,
         )
 
-    async def _until_lost(self, work: Awaitable[T]) -> T:
-        """`work`, unless the CPU watcher kills the worker first (then EOFError)."""
-        watcher = self._cpu_task
-        task = asyncio.ensure_future(work)
-        if watcher is None or watcher.done():
-            return await task
+    async def _serve_unless_killed(self, msg: dict[str, Any], blobs: list[bytes],
+                                   handler: CallHandler) -> ReplyFrame:
+        """Serve one call; EOFError if a watcher (CPU, scratch) kills the worker meanwhile.
+
+        (A dead worker ends a read by itself; a call being served must be told: the watcher
+        cancels this task, and that one cancel is taken back here.)
+        """
+        current = asyncio.current_task()
+        self._serving = current
         try:
-            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:
+            return await self._serve(msg, blobs, handler)
+        except asyncio.CancelledError:
+            if self._serving is None and current is not None and current.uncancel() == 0:
+                raise EOFError("the worker was stopped") from None
+            raise  # (also) cancelled from outside
+        finally:
+            self._serving = None
+
+    def _stop_serving(self) -> None:
+        """Interrupt the call being served (the worker it serves is gone)."""
+        task, self._serving = self._serving, None
+        if task is not None:
             task.cancel()
-            raise
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-        raise EOFError("the worker was stopped")
 
     def _exit_detail(self) -> str:
         if self._overflow is not None:

@@ -28,8 +28,11 @@ LAST = ord("M")  # the last piece of the JSON object: the message is complete
 BLOB_PART = ord("b")  # a piece of an attachment; more follows
 BLOB_LAST = ord("B")  # the last piece of an attachment
 KINDS = (PART, LAST, BLOB_PART, BLOB_LAST)
+SMALL_FRAME = 64 * 1024  # a frame this small is written with its header in one piece
 
 UNSAFE = re.compile("[\ud800-\udfff\x00]")  # lone surrogates and NULs
+# JSON can carry those only as escapes: a body without one needs no walk.
+UNSAFE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 REPLACEMENT = "\ufffd"
 
 
@@ -112,7 +115,7 @@ def loads_value(body: bytes) -> Any:
         value = json.loads(body.decode("utf-8", "replace"))
     except (ValueError, RecursionError) as exc:  # bad JSON, or nested too deep
         raise FrameError(f"malformed frame: {type(exc).__name__}: {str(exc)[:200]}") from None
-    return safe_tree(value)
+    return safe_tree(value) if UNSAFE_ESCAPE.search(body) else value
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -125,7 +128,11 @@ def decode(body: bytes) -> dict[str, Any]:
 
 def frames(message: Any, attachments: Sequence[bytes] = (),
            max_frame: int = MAX_FRAME_BYTES) -> Iterator[bytes | memoryview]:
-    """The frames of one message, headers and bodies as separate buffers (no big copies)."""
+    """The bytes of one message's frames, to write in order.
+
+    A small frame comes as one buffer (one write); a big one as its header, then a view of its
+    body, so nothing big is copied.
+    """
     for data in attachments:
         yield from _pieces(memoryview(data), BLOB_PART, BLOB_LAST, max_frame)
     yield from _pieces(memoryview(dumps(message)), PART, LAST, max_frame)
@@ -133,12 +140,16 @@ def frames(message: Any, attachments: Sequence[bytes] = (),
 
 def _pieces(data: memoryview, more: int, last: int,
             max_frame: int) -> Iterator[bytes | memoryview]:
-    while len(data) > max_frame:
-        yield HEADER.pack(more, max_frame)
-        yield data[:max_frame]
-        data = data[max_frame:]
-    yield HEADER.pack(last, len(data))
-    yield data
+    while True:
+        piece, data = data[:max_frame], data[max_frame:]
+        header = HEADER.pack(last if not data else more, len(piece))
+        if len(piece) <= SMALL_FRAME:
+            yield header + piece
+        else:
+            yield header
+            yield piece
+        if not data:
+            return
 
 
 def check_header(header: bytes, max_frame: int) -> tuple[int, int]:

@@ -4,8 +4,7 @@ Standard library only: the worker imports it as `worker.frames` from its own fol
 as `rlm_toolkit.sandbox.worker.frames`, so there is one definition of each frame.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: TypedDict reads NotRequired at runtime.
 from typing import Any, Literal, NotRequired, TypedDict
 
 ContextKind = Literal["str", "bytes", "json"]
