@@ -200,3 +200,29 @@ def test_a_forged_flow_report_cannot_credit_spans_this_run_did_not_hand_out() ->
     forged = result.trace.spans("code")[1].attrs["flow"]
     assert forged["results"] == [] and forged["steps"] == []
     assert not any(r.contributed for r in by_kind(result.trace.credit(), "llm"))
+
+
+def test_a_code_step_whose_variable_fed_the_answer_contributes() -> None:
+    root = ScriptedLLM([
+        repl("import re\nnote = 'Vault code: ' + re.search(r'code is (\\d+)', context).group(1)"),
+        repl("print(len(note))"),
+        repl("FINAL_VAR('note')"),
+    ])
+    result = make_rlm(root).run(context=DOC, query="q")
+    assert result.answer == "Vault code: 4417"
+    code = by_kind(result.trace.credit(), "code")
+    assert [(r.contributed, r.method) for r in code] == [
+        (True, "variable"), (False, ""), (True, "final")]
+    assert code[0].share == pytest.approx(0.5) and code[2].share == pytest.approx(0.5)
+
+
+def test_words_merely_split_off_a_result_are_not_credited_to_it() -> None:
+    # 'The', 'vault', 'code', 'is' are split off too, but only the last word is used.
+    trace, answer = batch_run(f"FINAL('Code found: ' + rs[{HIT}].split(' is ')[1].split()[0])")
+    assert answer == "Code found: 4417"
+    hit = next(r for r in by_kind(trace.credit(), "llm") if r.contributed)
+    final_step = next(r for r in by_kind(trace.credit(), "code") if r.method == "final")
+    # 'Code found' (9 word characters) is the code's own, '4417' (4) the sub-call's.
+    assert hit.method == "text" and hit.share == pytest.approx(4 / 13, abs=0.01)
+    assert final_step.share + next(r for r in by_kind(trace.credit(), "code")
+                                   if r.method == "call").share == pytest.approx(9 / 13, abs=0.01)
