@@ -18,6 +18,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from worker.channel import FdChannel
+from worker.folder_view import folder_view
 from worker.repl import BudgetExhausted, Repl
 
 
@@ -86,8 +87,9 @@ def main() -> None:
         from worker.lockdown import apply
 
         apply(init["lockdown"])
-    context = _load_context(init)
-    repl = Repl(context, HostCaller(channel), capture_limit=init.get("capture_limit", 1_000_000),
+    caller = HostCaller(channel)
+    context = folder_view(_load_context(init), caller)  # a folder: files read on demand
+    repl = Repl(context, caller, capture_limit=init.get("capture_limit", 1_000_000),
                 memory=bool(init.get("memory")))
     channel.send({"op": "ready", "pid": os.getpid(), "context_len": len(context)})
     while True:
