@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..privacy import Egress, ScrubbedListener
 from ..providers import resolve
 from ..providers.base import Provider
 from ..providers.resilience import for_purpose
 from ..trace.otel import OTelExporter
 from .config import RLMConfig
 from .context import check_memory_limit, prepare_context_async
-from .events import EventHandler
+from .events import Event, EventHandler
 from .grounding import SubCallJudge
 from .loop import Run
 from .ports import Memory, Verifier
+from .program import ProgramRun
 from .result import RLMResult
 from .tree import RunTree
 
@@ -62,6 +64,8 @@ class RLM:
         self.verifier: Verifier = verifier or SubCallJudge()
         self._provider_opts = opts
         self._judges: dict[str, Provider] = {}
+        self._summary_gate: Provider | None = None
+        self.summary_egress: Egress | None = None  # the audit of memory summaries' calls
         if remember and memory is None:
             raise ConfigError("remember=True needs a memory: RLM(..., memory=HierarchicalMemory())")
 
@@ -100,22 +104,43 @@ class RLM:
     async def arun(
         self,
         context: str | bytes | list[Any] | dict[str, Any] | Path,
-        query: str,
+        query: str | None = None,
         *,
+        code: str | None = None,
+        program_name: str = "<program>",
         on_event: EventHandler | None = None,
         config: RLMConfig | None = None,
     ) -> RLMResult:
-        """Run over `context` to answer `query`. Never raises for a limit: see `result.status`."""
-        if not isinstance(query, str) or not query.strip():
+        """Run over `context` to answer `query`. Never raises for a limit: see `result.status`.
+
+        Program mode: with `code` instead of `query`, that code (yours, not a model's) runs
+        once in the jail with `llm()` and friends; the result's answer is what it gives with
+        FINAL(x) or sets in `answer`. Errors name `program_name` and your own line numbers.
+        """
+        if code is not None:
+            if query is not None:
+                raise ConfigError("give query (a model writes the code) or code (your own "
+                                  "program), not both")
+            if not isinstance(code, str) or not code.strip():
+                raise ConfigError("code must be a non-empty string of Python: your program")
+        elif not isinstance(query, str) or not query.strip():
             raise ConfigError("query must be a non-empty string: what should the model find?")
         if config is not None and not isinstance(config, RLMConfig):
             raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
         cfg = config or self.config
         prepared = await prepare_context_async(context)  # ConfigError here, before any call
         check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
-        judge = self._judge(cfg.verify_model) if cfg.verify else None
+        # Every prompt of the run leaves through this one gate (redaction, policy, audit).
+        egress = Egress(cfg.egress, cfg.redact, prepared.text(), cfg.egress_max_verbatim)
+        judge = egress.gate(self._judge(cfg.verify_model), "verify") if cfg.verify else None
         exporter = OTelExporter(code_chars=cfg.otel_code_chars) if cfg.otel else None
-        tree = RunTree.create(cfg, self.root, self.sub, on_event=on_event, memory=self.memory,
+        handler = on_event
+        if on_event is not None and egress.redacting:
+            def handler(event: Event) -> None:
+                on_event(Event(event.kind, event.depth, event.iteration,
+                               egress.scrub(event.data)))
+        tree = RunTree.create(cfg, egress.gate(self.root, "root"), egress.gate(self.sub, "sub"),
+                              on_event=handler, memory=self.memory,
                               verifier=self.verifier if cfg.verify else None, judge=judge)
         tree.trace.metadata.update(
             root_model=self.root.name, sub_model=self.sub.name, max_depth=cfg.max_depth,
@@ -123,26 +148,50 @@ class RLM:
             backend_kwargs={"model_name": self.root.name}, other_backends=[self.sub.name],
             environment_kwargs={"sandbox": cfg.sandbox},
         )
-        tree.trace.listener = exporter
+        tree.trace.listener = (ScrubbedListener(exporter, egress)
+                               if exporter is not None and egress.redacting else exporter)
+        run = (Run(tree, prepared, query or "") if code is None
+               else ProgramRun(tree, prepared, code, program_name))
         try:
-            result = await Run(tree, prepared, query).execute()
+            result = await run.execute()
         finally:
             if exporter is not None:
                 exporter.close()  # the last spans go out in the background
+            audit = egress.audit.to_dict()
+            if egress.redacting:  # the trace keeps placeholders only, never the values
+                tree.trace.metadata = egress.scrub(tree.trace.metadata)
+                for span in tree.trace.spans():
+                    span.attrs = egress.scrub(span.attrs)
+                    span.error = egress.scrub(span.error)
+            if tree.trace.root is not None:
+                tree.trace.root.attrs["egress"] = audit
+        result.answer = egress.restore(result.answer)
+        result.egress = audit
         if self.remember and self.memory is not None and result.answer:
             await asyncio.to_thread(
-                self.memory.add_episode, f"Q: {query}\nA: {result.answer}",
+                self.memory.add_episode, f"Q: {query or program_name}\nA: {result.answer}",
                 {"source": "rlm", "status": result.status},
             )
         return result
 
+    @property
+    def summary_model(self) -> Provider:
+        """The sub model behind an egress gate of this RLM's config, for a memory's summaries
+        (`HierarchicalMemory(llm=rlm)`); what it sent is audited in `summary_egress`."""
+        if self._summary_gate is None:
+            cfg = self.config
+            self.summary_egress = Egress(cfg.egress, cfg.redact, "", cfg.egress_max_verbatim)
+            self._summary_gate = self.summary_egress.gate(self.sub, "sub")
+        return self._summary_gate
+
     def run(
         self,
         context: str | bytes | list[Any] | dict[str, Any] | Path,
-        query: str,
+        query: str | None = None,
         **kwargs: Any,
     ) -> RLMResult:
-        """The synchronous `arun`. Works inside a running event loop too (Jupyter)."""
+        """The synchronous `arun` (also program mode: `run(context=..., code=...)`). Works
+        inside a running event loop too (Jupyter)."""
 
         async def once() -> RLMResult:
             try:

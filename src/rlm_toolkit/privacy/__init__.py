@@ -16,11 +16,12 @@ from .gate import (
     EgressGate,
     EgressRefused,
     Policy,
+    ScrubbedListener,
     is_local,
 )
 from .redactor import Redactor
 
 __all__ = [
     "BUILTIN", "DEFAULT", "DEFAULT_MAX_VERBATIM", "POLICIES", "Detector", "Egress", "EgressAudit",
-    "EgressGate", "EgressRefused", "Finder", "Policy", "Redactor", "build", "is_local", "render",
+    "EgressGate", "EgressRefused", "Finder", "Policy", "Redactor", "ScrubbedListener", "build", "is_local", "render",
 ]

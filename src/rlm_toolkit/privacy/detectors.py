@@ -229,7 +229,7 @@ BUILTIN: dict[str, Finder] = {
 }
 """The built-in detectors, in priority order: where two overlap, the earlier one wins."""
 
-Spec = str | re.Pattern[str] | Detector
+Spec = str | re.Pattern[str] | Finder
 
 
 def build(specs: Iterable[Spec]) -> list[Finder]:
@@ -237,8 +237,8 @@ def build(specs: Iterable[Spec]) -> list[Finder]:
     out: list[Finder] = []
     custom = 0
     for spec in specs:
-        if isinstance(spec, Detector):
-            out.append(spec)
+        if isinstance(spec, Detector) or (hasattr(spec, "find") and hasattr(spec, "kind")):
+            out.append(spec)  # type: ignore[arg-type]
         elif isinstance(spec, re.Pattern):
             custom += 1
             out.append(Detector.regex(f"custom{custom}", spec, "CUSTOM"))

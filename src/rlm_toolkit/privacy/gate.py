@@ -160,3 +160,23 @@ class EgressGate(Wrapper):
         completion = await self.inner.complete(sent, options)
         completion.text = self.egress.restore(completion.text)
         return completion
+
+
+class ScrubbedListener:
+    """A trace listener (live export) that is handed each span with its values redacted."""
+
+    def __init__(self, inner: Any, egress: Egress) -> None:
+        self.inner = inner
+        self.egress = egress
+
+    def on_start(self, span: Any) -> None:
+        self._scrub(span)
+        self.inner.on_start(span)
+
+    def on_end(self, span: Any) -> None:
+        self._scrub(span)
+        self.inner.on_end(span)
+
+    def _scrub(self, span: Any) -> None:
+        span.attrs = self.egress.scrub(span.attrs)
+        span.error = self.egress.scrub(span.error)
