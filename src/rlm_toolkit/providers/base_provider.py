@@ -46,6 +46,9 @@ class BaseProvider:
     provider: str = ""
     #: Environment variables that may hold the API key, tried in order.
     key_env: ClassVar[tuple[str, ...]] = ()
+    #: True when prompts sent here stay on this machine (the user's own server, marked with
+    #: `resolve(..., local=True)`): `egress="local-only"` lets raw context go to it.
+    local: bool = False
 
     def __init__(
         self,

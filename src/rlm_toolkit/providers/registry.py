@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .base import Provider
+from .base_provider import BaseProvider
 from .catalog import CATALOG, Preset, known_window
 from .ollama_native import ollama_base_url
 from .pricing import lookup
@@ -109,7 +110,7 @@ SDK_RETRIES = frozenset({*CATALOG, "openai", "anthropic", "gemini", "google", "o
                          "litellm"})
 
 #: Keyword arguments `resolve` consumes itself rather than passing to a factory.
-WRAPPER_KEYS = ("resilience", "cache")
+WRAPPER_KEYS = ("resilience", "cache", "local")
 
 
 def known_providers() -> list[str]:
@@ -138,9 +139,17 @@ def resolve(spec: str | Provider | Sequence[str | Provider], **kwargs: Any) -> P
     - Provider objects pass through unchanged, unless `resilience` is given explicitly.
     - A list or tuple becomes a `FallbackProvider` trying each in order.
     - `cache="path.sqlite"` (or a ResponseCache) answers repeated requests from disk.
+    - `local=True` marks the provider as on this machine (your own vLLM or llama.cpp server):
+      `egress="local-only"` lets raw context go to it. A loopback URL alone does not count.
     """
     cache = kwargs.pop("cache", None)
+    local = kwargs.pop("local", None)
     provider = _resolve(spec, kwargs)
+    if local is not None:
+        target: Any = provider
+        while not isinstance(target, BaseProvider) and hasattr(target, "inner"):
+            target = target.inner  # the provider under its resilience wrapper
+        target.local = bool(local)
     if cache is not None:
         from .cache import CachedProvider
 
