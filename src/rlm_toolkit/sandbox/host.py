@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ..errors import BudgetExceeded, FrameError, SandboxError
-from . import proctree, quota
+from . import proctree
 from .blob import ContextBlob, received_context
 from .launch import LaunchPlan, ensure_scratch, plan_launch
-from .quota import MIB, empty_dir, over_quota, scratch_usage
+from .quota import MIB, empty_dir, over_quota, scratch_usage, scrub_scratch
 from .worker import channel
 from .worker.frames import AnswerField, ExecFrame, InitFrame, ReplyFrame
 
@@ -219,11 +219,9 @@ class Worker:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _scrub(self) -> None:
-        """Clear set-id bits and open modes the worker left in scratch (the jail's scrub)."""
-        scrub = getattr(quota, "scrub_scratch", None)
-        if scrub is not None:
-            with contextlib.suppress(OSError):
-                scrub(self._scratch)
+        """Clear set-id bits and open modes the worker left in scratch."""
+        with contextlib.suppress(OSError):
+            scrub_scratch(self._scratch)
 
     async def _kill(self) -> None:
         """Kill the worker's whole process tree and wait until it is reaped."""
@@ -342,7 +340,8 @@ class Worker:
         most = self.options.scratch_max_files
         while proc.returncode is None:
             await asyncio.sleep(self.options.scratch_poll_s)
-            usage = await asyncio.to_thread(scratch_usage, self._scratch, limit, most)
+            usage = await asyncio.to_thread(scratch_usage, self._scratch, limit, most,
+                                            list(self._pids))
             reason = over_quota(usage, limit, most)
             if reason and proc.returncode is None:
                 self._overflow = reason

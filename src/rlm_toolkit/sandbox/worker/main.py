@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from worker.channel import FdChannel
 from worker.folder_view import folder_view
+from worker.frames import CallFrame, ReadyFrame
 from worker.repl import BudgetExhausted, Repl
 
 
@@ -62,8 +63,7 @@ class HostCaller:
                  attachments: Sequence[tuple[str, bytes]] = ()) -> Any:
         with self.lock:
             self.next_id += 1
-            call: dict[str, Any] = {"op": "call", "id": self.next_id, "method": method,
-                                    "args": args}
+            call: CallFrame = {"op": "call", "id": self.next_id, "method": method, "args": args}
             if attachments:
                 call["attachments"] = [kind for kind, _ in attachments]
             self.channel.send(call, [data for _, data in attachments])
@@ -91,7 +91,8 @@ def main() -> None:
     context = folder_view(_load_context(init), caller)  # a folder: files read on demand
     repl = Repl(context, caller, capture_limit=init.get("capture_limit", 1_000_000),
                 memory=bool(init.get("memory")))
-    channel.send({"op": "ready", "pid": os.getpid(), "context_len": len(context)})
+    ready: ReadyFrame = {"op": "ready", "pid": os.getpid(), "context_len": len(context)}
+    channel.send(ready)
     while True:
         try:
             msg = channel.recv()
