@@ -35,6 +35,8 @@ class RLMConfig:
     `otel`: send every span live over OpenTelemetry (extra `[otel]`; OTLP endpoint from the
     standard OTEL_EXPORTER_OTLP_* variables, or the application's own tracer provider);
     `otel_code_chars`: how much of a code step's code its span carries.
+    `pin_goal`: every sub-call and child run carries the user's query as its goal (a short
+    fixed preamble), so a sub-model reading a slice knows what the answer is for.
     """
 
     max_iterations: int = 20
@@ -64,6 +66,7 @@ class RLMConfig:
     egress_max_verbatim: int = DEFAULT_MAX_VERBATIM
     otel: bool = False
     otel_code_chars: int = 4_000
+    pin_goal: bool = True
 
     def __post_init__(self) -> None:
         for name in _WHOLE_AT_LEAST_1:
@@ -95,6 +98,8 @@ class RLMConfig:
             )
         if not isinstance(self.otel, bool):
             raise ConfigError(f"RLMConfig.otel must be True or False, got {self.otel!r}")
+        if not isinstance(self.pin_goal, bool):
+            raise ConfigError(f"RLMConfig.pin_goal must be True or False, got {self.pin_goal!r}")
         if not isinstance(self.verify, bool):
             raise ConfigError(f"RLMConfig.verify must be True or False, got {self.verify!r}")
         if self.verify_model is not None and (

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 EventKind = Literal[
     "run_start", "iteration", "token", "code", "subcall", "child_start", "child_end", "run_end",
-    "verify",
+    "verify", "tool",
 ]
 
 

@@ -16,7 +16,13 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..errors import AuthenticationError, BudgetExceeded, ProviderError, ProviderUnreachable
+from ..errors import (
+    AuthenticationError,
+    BudgetExceeded,
+    OutputInvalid,
+    ProviderError,
+    ProviderUnreachable,
+)
 from ..providers.base import Completion, CompletionOptions, Message, Usage, messages_tokens
 from ..sandbox import StepResult, Worker, WorkerOptions
 from ..sandbox.worker.channel import decode_value
@@ -29,6 +35,7 @@ from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
 from .parsing import find_text_final, parse_reply
 from .prompts_small import SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
+from .schema import OutputSchema
 from .serving import DEFAULT_REPLY_TOKENS, TRACE_TEXT_LIMIT, RequestServer
 from .state import RunState
 from .step import StepOutcome, format_step, step_output, turn_summary
@@ -53,8 +60,9 @@ class Run:
     """A run at `depth` over one context; children are Runs at depth + 1 in the same tree."""
 
     def __init__(self, tree: RunTree, context: PreparedContext, query: str, depth: int = 0,
-                 parent: Span | None = None) -> None:
+                 parent: Span | None = None, output: OutputSchema | None = None) -> None:
         self.tree = tree
+        self.output = output  # the schema the final answer must match (top-level run only)
         self.context = context
         self.query = query
         self.depth = depth
@@ -66,6 +74,7 @@ class Run:
         self.verify_calls = 0
         self.verify_s = 0.0
         self.server = RequestServer(tree, depth, self.state.usage, self._run_child)
+        self.server.files = context.files
 
     # --- the run ----------------------------------------------------------------------
     async def execute(self) -> RLMResult:
@@ -76,8 +85,11 @@ class Run:
         span = tree.trace.start("run", f"run depth={self.depth}", self.parent,
                                 query=self.query, depth=self.depth, context=info.render())
         tree.emit("run_start", self.depth, query=self.query, context_chars=info.chars)
-        task = prompts.user_task(self.query, info, await self._memory_block(),
-                                 has_memory=tree.memory is not None)
+        task = prompts.user_task(
+            self.query, info, await self._memory_block(), has_memory=tree.memory is not None,
+            goal=tree.goal if cfg.pin_goal and self.depth > 0 else "",
+            output_schema=self.output.describe() if self.output is not None else "",
+            tools=[spec.line() for spec in tree.tool_specs])
         worker = Worker(self.context.encoded, WorkerOptions(
             sandbox=cfg.sandbox,
             step_timeout_s=cfg.step_timeout_s,
@@ -91,6 +103,9 @@ class Run:
         deadline = asyncio.timeout(tree.time_left())
         try:
             await worker.start()
+            if tree.tool_specs:  # stubs that call the host by each tool's name
+                names = [spec.name for spec in tree.tool_specs]
+                await worker.execute(f"__rlm_tools__({names!r})", self.server)
             if self.depth == 0:
                 tree.trace.metadata["environment_type"] = worker.tier
             async with deadline:
@@ -118,6 +133,7 @@ class Run:
             depth=self.depth, model=tree.root.name, citations=list(state.citations),
             grounded=state.grounded, found=not is_not_found(answer), verdict=state.verdict,
             evidence_code=state.evidence_code,
+            output=state.output if ending.status == "success" else None,
         )
         if self.verify_calls:
             result.extra["verify"] = {"calls": self.verify_calls,
@@ -168,6 +184,18 @@ class Run:
                 refusal = self._refusal(outcome)
                 if refusal is None:
                     refusal = await self._ground(outcome, span)
+                if refusal is None and self.output is not None:
+                    try:
+                        self.state.output = self.output.validate(outcome.final)
+                    except OutputInvalid as exc:
+                        if self.state.output_retry_used:
+                            error = (f"the final answer does not match the output schema "
+                                     f"({self.output.name}) after one retry: {exc}; the raw "
+                                     "answer is in result.answer")
+                            span.finish(error=error, final_answer=outcome.final)
+                            return Ending("invalid_output", outcome.final, error)
+                        self.state.output_retry_used = True
+                        refusal = prompts.output_invalid(str(exc))
                 if refusal is None:
                     span.finish(final_answer=outcome.final)
                     return Ending("success", outcome.final)

@@ -26,6 +26,8 @@ only what you give it, so include the relevant text and the question. Use it to 
 understand chunks; it can handle about 100K characters per call.
 - `llm_batch(prompts)` -> list[str]: many `llm` calls in parallel, results in order. A failed \
 item comes back as text starting with "[LLM call failed".
+- `llm(prompt, schema={"summary": str, "year": int})` -> an object with those fields (`r.summary`), checked; `llm_batch(prompts, schema=...)` too. Prefer it to long free text.
+- `solve(goal)` -> str: plans steps, runs each as a fresh sub-call that keeps the goal and the results so far, then combines them.
 - `rlm_query(prompt, context=None)` -> str: a recursive sub-run with its own REPL, for \
 sub-tasks that are themselves too large for one call.
 - `split_document(context, size=20000, overlap=0)` -> list of chunks of about `size` \
@@ -62,9 +64,21 @@ MEMORY_TOOLS = (
 
 
 def user_task(query: str, info: ContextInfo, memory_block: str = "",
-              has_memory: bool = False) -> str:
-    """The first user message: the query, what the context looks like, and the memory."""
-    parts = [f"Query: {query}", "", "The context variable:", info.render()]
+              has_memory: bool = False, *, goal: str = "", output_schema: str = "",
+              tools: list[str] | None = None) -> str:
+    """The first user message: the query, what the context looks like, and the memory.
+
+    `goal`: the user's query when this is a child run on a part of it; `output_schema`: the
+    JSON schema the final answer must match; `tools`: one line per host tool.
+    """
+    parts = [f"Query: {query}"]
+    if goal and goal.strip() != query.strip():
+        parts += [f"(This is one part of a larger task whose goal is: {clip(goal, 2_000)})"]
+    parts += ["", "The context variable:", info.render()]
+    if output_schema:
+        parts += ["", OUTPUT_SCHEMA_NOTE + output_schema]
+    if tools:
+        parts += ["", TOOLS_NOTE, *tools]
     if has_memory:
         parts += ["", MEMORY_TOOLS]
     if memory_block:
@@ -140,3 +154,38 @@ EARLY_TEXT_FINAL = (
 def missing_variable(name: str) -> str:
     """Feedback for FINAL_VAR(name) naming a variable that does not exist."""
     return f"FINAL_VAR({name!r}): no such variable. Assign it first."
+
+
+OUTPUT_SCHEMA_NOTE = (
+    "The final answer must be JSON matching this schema: give it as FINAL(value) with a dict "
+    "(or list) value built in code, or FINAL('<the JSON text>'). Schema: "
+)
+TOOLS_NOTE = (
+    "The REPL also has these tools, functions of the user's that run outside the REPL. Call "
+    "them by name with JSON-able arguments (str, int, float, bool, None, list, dict); each "
+    "call counts as a sub-call, and a failure raises ToolError in your code:"
+)
+
+
+def goal_preamble(goal: str) -> str:
+    """The system message of a sub-call under `pin_goal`: what the whole task is for."""
+    return ("You are helping with one part of a larger task. The goal of the whole task: "
+            f"{clip(goal, 2_000)}\nAnswer only the request below, from what it gives you.")
+
+
+def schema_request(prompt: str, schema: str) -> str:
+    """A sub-call prompt asking for JSON that matches `schema`."""
+    return (f"{prompt}\n\nReply with one JSON value only, no prose, matching this JSON "
+            f"schema:\n{schema}")
+
+
+def schema_retry(problem: str) -> str:
+    """The follow-up after a reply that did not match the schema."""
+    return (f"That reply does not match the schema: {problem}. Reply again with the corrected "
+            "JSON only.")
+
+
+def output_invalid(problem: str) -> str:
+    """Feedback for a final answer that did not match the output schema."""
+    return (f"Your final answer does not match the required output schema: {problem}. Fix it "
+            "and give the final answer again as JSON matching the schema.")

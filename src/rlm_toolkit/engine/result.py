@@ -11,7 +11,7 @@ from ..trace import Trace
 from .citations import Citation
 from .grounding import Verdict
 
-Status = Literal["success", "max_iterations", "timeout", "error", Limit]
+Status = Literal["success", "max_iterations", "timeout", "error", "invalid_output", Limit]
 """How a run ended: an answer, a limit of the run, or a budget `Limit` of the tree."""
 
 
@@ -36,6 +36,9 @@ class RLMResult:
     found: bool = True
     verdict: Verdict | None = None
     evidence_code: str = ""
+    output: Any = None
+    """The validated typed value when the run was given `output=` (None otherwise, and when
+    the answer did not match: then `status` is "invalid_output" and `answer` the raw text)."""
     egress: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -16,6 +16,7 @@ from ..privacy import Egress, ScrubbedListener
 from ..providers import resolve
 from ..providers.base import Provider
 from ..providers.resilience import for_purpose
+from ..tools import ToolBox, ToolsSpec
 from ..trace.otel import OTelExporter
 from .config import RLMConfig
 from .context import check_memory_limit, prepare_context_async
@@ -25,6 +26,7 @@ from .loop import Run
 from .ports import Memory, Verifier
 from .program import ProgramRun
 from .result import RLMResult
+from .schema import OutputSchema
 from .tree import RunTree
 
 ProviderSpec = str | Provider | list[str | Provider]
@@ -34,7 +36,9 @@ class RLM:
     """A Recursive Language Model: `root` writes code over the context, `sub` reads slices.
 
     `root` and `sub` are provider objects or "provider/model" strings; `sub` defaults to
-    `root`. `base_url` and `api_key` apply to providers named by string.
+    `root`. `base_url` and `api_key` apply to providers named by string. `tools`: the user's
+    functions (`{"lookup": fn}`), an `MCPServer`, or a list of them, callable by name from
+    model code; they run on the host (see `rlm_toolkit.tools`).
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class RLM:
         memory: Memory | None = None,
         remember: bool = False,
         verifier: Verifier | None = None,
+        tools: ToolsSpec | None = None,
         **provider_options: Any,
     ) -> None:
         if config is not None and not isinstance(config, RLMConfig):
@@ -62,6 +67,7 @@ class RLM:
         self.memory = memory
         self.remember = remember
         self.verifier: Verifier = verifier or SubCallJudge()
+        self.tools = ToolBox(tools) if tools else None
         self._provider_opts = opts
         self._judges: dict[str, Provider] = {}
         self._summary_gate: Provider | None = None
@@ -110,8 +116,13 @@ class RLM:
         program_name: str = "<program>",
         on_event: EventHandler | None = None,
         config: RLMConfig | None = None,
+        output: Any = None,
     ) -> RLMResult:
         """Run over `context` to answer `query`. Never raises for a limit: see `result.status`.
+
+        `output`: a Pydantic model, a dataclass or a JSON schema dict the final answer must
+        match; the model is told the schema, a mismatch goes back to it once, and
+        `result.output` is the validated value (status "invalid_output" if it never matched).
 
         Program mode: with `code` instead of `query`, that code (yours, not a model's) runs
         once in the jail with `llm()` and friends; the result's answer is what it gives with
@@ -128,6 +139,7 @@ class RLM:
         if config is not None and not isinstance(config, RLMConfig):
             raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
         cfg = config or self.config
+        schema = None if output is None else OutputSchema.of(output)
         prepared = await prepare_context_async(context)  # ConfigError here, before any call
         check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
         # Every prompt of the run leaves through this one gate (redaction, policy, audit).
@@ -150,11 +162,16 @@ class RLM:
         )
         tree.trace.listener = (ScrubbedListener(exporter, egress)
                                if exporter is not None and egress.redacting else exporter)
-        run = (Run(tree, prepared, query or "") if code is None
+        run = (Run(tree, prepared, query or "", output=schema) if code is None
                else ProgramRun(tree, prepared, code, program_name))
+        tree.goal = query or ""
         try:
+            if self.tools is not None:
+                tree.tools, tree.tool_specs = self.tools, await self.tools.start()
             result = await run.execute()
         finally:
+            if self.tools is not None:
+                await self.tools.close()
             if exporter is not None:
                 exporter.close()  # the last spans go out in the background
             audit = egress.audit.to_dict()

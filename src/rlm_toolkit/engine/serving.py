@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ..errors import BudgetExceeded, ProviderError
-from ..providers.base import CompletionOptions, Usage, estimate_tokens
+from ..errors import BudgetExceeded, ConfigError, OutputInvalid, ProviderError, ToolError
+from ..providers.base import Completion, CompletionOptions, Message, Usage, estimate_tokens
 from ..sandbox.blob import EncodedContext
+from ..sandbox.worker.folder_view import READ_METHOD
 from ..trace import Span
 from . import prompts
 from .budget import Reservation
 from .citations import as_specs
 from .result import RLMResult
+from .schema import OutputSchema
 from .tree import RunTree
 
 TRACE_TEXT_LIMIT = 4_000
@@ -47,6 +49,7 @@ class RequestServer:
         self.code_spans: list[Span] = []  # this run's code steps, in order
         self.result_spans: set[int] = set()  # spans whose results went to the worker
         self.issued: list[int] = []  # the spans of the request being served, in item order
+        self.files: Mapping[str, str] | None = None  # a folder context's files, read on demand
 
     def begin_step(self, span: Span, iteration: int) -> None:
         """Requests that follow belong to the code step `span` of `iteration`."""
@@ -62,6 +65,8 @@ class RequestServer:
         if method == "flow":
             self.record_flow(args)
             return None
+        if method == "tool":
+            return await self.tool_call(args)
         if method not in ("llm", "rlm"):
             return await self._serve(method, args)
         self.issued = []
@@ -77,6 +82,11 @@ class RequestServer:
         if method == "rlm":
             return await self.child_runs(_texts(args.get("prompts")), args.get("contexts"),
                                          args.get("bases"))
+        if method == READ_METHOD and self.files is not None:
+            path = str(args.get("path", ""))
+            if path not in self.files:
+                raise KeyError(f"no text file {path!r} in the folder")
+            return await asyncio.to_thread(self.files.__getitem__, path)
         memory = self.tree.memory
         if method == "memory.search" and memory is not None:
             k = max(1, min(_int(args.get("k")) or 5, 50))
@@ -117,17 +127,31 @@ class RequestServer:
         max_tokens = _int(options.get("max_tokens")) or cfg.sub_max_tokens
         reply_tokens = max_tokens or DEFAULT_REPLY_TOKENS
         reservations = self._reserve([estimate_tokens(p) + reply_tokens for p in texts])
+        schema = _schema(options.get("schema"))
         opts = CompletionOptions(
-            temperature=_float(options.get("temperature"), cfg.temperature), max_tokens=max_tokens
+            temperature=_float(options.get("temperature"), cfg.temperature), max_tokens=max_tokens,
+            json_schema=None if schema is None else schema.json_schema,
         )
+        label = str(options.get("label") or "sub call")[:200]
         return list(await asyncio.gather(*(
-            self._one_llm(p, r, opts) for p, r in zip(texts, reservations, strict=True)
+            self._one_llm(p, r, opts, schema, label)
+            for p, r in zip(texts, reservations, strict=True)
         )))
 
-    async def _one_llm(self, prompt: str, reservation: Reservation,
-                       opts: CompletionOptions) -> Any:
+    def _messages(self, prompt: str) -> list[Message]:
+        """A sub-call's messages: the prompt, after the goal preamble under `pin_goal`."""
+        goal = self.tree.goal
+        if self.tree.config.pin_goal and goal.strip() and goal.strip() not in prompt:
+            return [{"role": "system", "content": prompts.goal_preamble(goal)},
+                    {"role": "user", "content": prompt}]
+        return [{"role": "user", "content": prompt}]
+
+    async def _one_llm(self, prompt: str, reservation: Reservation, opts: CompletionOptions,
+                       schema: OutputSchema | None = None, label: str = "sub call") -> Any:
         tree, budget, sub = self.tree, self.tree.budget, self.tree.sub
-        span = tree.trace.start("llm", "sub call", self.step_span, model=sub.name,
+        if schema is not None:
+            prompt = prompts.schema_request(prompt, schema.describe())
+        span = tree.trace.start("llm", label, self.step_span, model=sub.name,
                                 prompt=prompts.clip(prompt, TRACE_TEXT_LIMIT),
                                 prompt_chars=len(prompt))
         self.issued.append(span.span_id)  # made in item order: gather starts them in order
@@ -141,8 +165,9 @@ class RequestServer:
             )
             span.finish(error=message)
             return {"error": message}
+        messages = self._messages(prompt)
         try:
-            completion = await tree.sub_complete([{"role": "user", "content": prompt}], opts)
+            completion = await tree.sub_complete(messages, opts)
         except ProviderError as exc:
             budget.settle(reservation, None, None)
             span.finish(error=str(exc))
@@ -150,11 +175,103 @@ class RequestServer:
             return {"error": str(exc)}
         budget.settle(reservation, completion.usage, completion.cost)
         self.usage.add(completion.usage)
+        if schema is not None:
+            return await self._structured(messages, completion, opts, schema, span)
         span.finish(response=prompts.clip(completion.text, TRACE_TEXT_LIMIT),
                     usage=completion.usage.to_dict(), cost=completion.cost)
         tree.emit("subcall", self.depth, self.iteration, ok=True,
                   tokens=completion.usage.total_tokens)
         return completion.text
+
+    async def _structured(self, messages: list[Message], completion: Completion,
+                          opts: CompletionOptions, schema: OutputSchema, span: Span) -> Any:
+        """A schema'd reply checked; an invalid one is asked again once with the problem."""
+        tree, budget = self.tree, self.tree.budget
+        usage = Usage()
+        usage.add(completion.usage)
+        attempts = 1
+        while True:
+            try:
+                value = schema.validate(completion.text)
+            except OutputInvalid as exc:
+                problem = str(exc)
+                if attempts >= 2:
+                    error = f"the reply did not match the schema twice: {problem}"
+                    span.finish(error=error, response=prompts.clip(completion.text,
+                                                                   TRACE_TEXT_LIMIT),
+                                usage=usage.to_dict(), attempts=attempts)
+                    tree.emit("subcall", self.depth, self.iteration, ok=False, error=error)
+                    return {"error": error, "raw": prompts.clip(completion.text,
+                                                                TRACE_TEXT_LIMIT)}
+                messages = [*messages, {"role": "assistant", "content": completion.text},
+                            {"role": "user", "content": prompts.schema_retry(problem)}]
+                attempts += 1
+                try:
+                    retry = budget.reserve(estimate_tokens(messages[-1]["content"])
+                                           + (opts.max_tokens or DEFAULT_REPLY_TOKENS),
+                                           subcall=True)
+                except BudgetExceeded as budget_exc:
+                    span.finish(error=str(budget_exc))
+                    return {"error": f"the reply did not match the schema ({problem}) and "
+                                     f"the budget allows no retry: {budget_exc}"}
+                try:
+                    completion = await tree.sub_complete(messages, opts)
+                except ProviderError as provider_exc:
+                    budget.settle(retry, None, None)
+                    span.finish(error=str(provider_exc))
+                    return {"error": str(provider_exc)}
+                budget.settle(retry, completion.usage, completion.cost)
+                self.usage.add(completion.usage)
+                usage.add(completion.usage)
+                continue
+            span.finish(response=prompts.clip(completion.text, TRACE_TEXT_LIMIT),
+                        usage=usage.to_dict(), cost=completion.cost, attempts=attempts)
+            tree.emit("subcall", self.depth, self.iteration, ok=True,
+                      tokens=usage.total_tokens)
+            return {"json": schema.plain(value)}
+
+    async def tool_call(self, args: dict[str, Any]) -> Any:
+        """One host tool call from model code: counted as a sub-call, traced, run here.
+
+        The tool's own failure goes back as {"error": ...} (the REPL raises ToolError); a
+        budget limit stops the step like any sub-call.
+        """
+        tools = self.tree.tools
+        name = str(args.get("name", ""))
+        call_args = args.get("args") if isinstance(args.get("args"), list) else []
+        call_kwargs = args.get("kwargs") if isinstance(args.get("kwargs"), dict) else {}
+        if tools is None:
+            return {"error": "this run has no tools"}
+        self._claim(1)
+        reservation = self.tree.budget.reserve(0, subcall=True)
+        span = self.tree.trace.start(
+            "tool", f"tool {name}", self.step_span, tool=name,
+            arguments=prompts.clip(json.dumps({"args": call_args, "kwargs": call_kwargs},
+                                              ensure_ascii=False), TRACE_TEXT_LIMIT))
+        self.tree.emit("tool", self.depth, self.iteration, name=name)
+        try:
+            value = await tools.call(name, call_args, call_kwargs)
+        except asyncio.CancelledError:
+            self.tree.budget.settle(reservation, Usage(), 0.0)
+            span.finish(error="stopped: the step's time ran out")
+            raise
+        except Exception as exc:
+            return self._tool_failed(reservation, span, name, exc)
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            return self._tool_failed(reservation, span, name, ToolError(
+                f"its result is not JSON ({exc}); return str, numbers, lists or dicts"))
+        self.tree.budget.settle(reservation, Usage(), 0.0)
+        span.finish(result=prompts.clip(text, TRACE_TEXT_LIMIT))
+        return {"value": value}
+
+    def _tool_failed(self, reservation: Reservation, span: Span, name: str,
+                     exc: BaseException) -> dict[str, str]:
+        self.tree.budget.settle(reservation, Usage(), 0.0)
+        error = f"tool {name} failed: {type(exc).__name__}: {exc}"
+        span.finish(error=error)
+        return {"error": error}
 
     async def child_runs(self, texts: list[str], contexts: Any, bases: Any = None) -> list[Any]:
         """Child runs at depth + 1 (plain sub-calls past max_depth), at most `concurrency` at once."""
@@ -229,6 +346,18 @@ class RequestServer:
             "hash": str(args.get("hash", ""))[:16], "chars": _int(args.get("chars")) or 0,
             "results": results, "steps": sorted(steps),
         }
+
+
+def _schema(value: Any) -> OutputSchema | None:
+    """The JSON schema a worker asked its sub-calls to follow, checked."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("schema must be a JSON schema dict or a dict of field types")
+    try:
+        return OutputSchema.of(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _entries(value: Any) -> list[list[Any]]:

@@ -6,6 +6,7 @@ The loop reads and updates this state; each step's outcome is a separate value (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..providers.base import Usage
 from .citations import Citation
@@ -36,6 +37,8 @@ class RunState:
         verdict: the verifier's verdict on the latest final answer.
         verify_retry_used: the one more chance after a rejected answer was given.
         evidence_code: the code recorded as the evidence of a computed answer.
+        output_retry_used: a final answer that did not match the output schema was sent back.
+        output: the validated typed value of the accepted final answer (`output=`).
     """
 
     code_ran: bool = False
@@ -53,6 +56,8 @@ class RunState:
     verdict: Verdict | None = None
     verify_retry_used: bool = False
     evidence_code: str = ""
+    output_retry_used: bool = False
+    output: Any = None
 
     def saw(self, output: str) -> None:
         """Record output the model is shown."""

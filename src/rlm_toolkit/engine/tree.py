@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..providers.base import Completion, CompletionOptions, Message, Provider
 from ..trace import Trace
@@ -16,6 +16,9 @@ from .budget import Budget
 from .config import RLMConfig
 from .events import Event, EventHandler, EventKind
 from .ports import Memory, Verifier
+
+if TYPE_CHECKING:
+    from ..tools import ToolBox, ToolSpec
 
 
 @dataclass
@@ -34,6 +37,9 @@ class RunTree:
     memory: Memory | None = None
     verifier: Verifier | None = None  # judges final answers when config.verify
     judge: Provider | None = None  # the model the verifier asks (default: sub)
+    goal: str = ""  # the user's query, carried into sub-calls and child runs (pin_goal)
+    tools: ToolBox | None = None  # host tools model code may call, started for this run
+    tool_specs: list[ToolSpec] = field(default_factory=list)
 
     @classmethod
     def create(cls, config: RLMConfig, root: Provider, sub: Provider, *,
@@ -58,7 +64,7 @@ class RunTree:
 
     async def sub_complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
         """A sub-call: identical concurrent or repeated requests in one tree are made once."""
-        key = repr((messages, options.temperature, options.max_tokens))
+        key = repr((messages, options.temperature, options.max_tokens, options.json_schema))
         existing = self.inflight.get(key)
         if existing is not None:
             done = await asyncio.shield(existing)

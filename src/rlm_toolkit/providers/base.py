@@ -54,7 +54,11 @@ class Usage:
 
 @dataclass
 class CompletionOptions:
-    """Per-call options. `on_token` streams text deltas when the provider supports it."""
+    """Per-call options. `on_token` streams text deltas when the provider supports it.
+
+    `json_schema`: the reply must be JSON matching this schema; a provider with a
+    structured-output mode (or a grammar) uses it, the others get it in the prompt only.
+    """
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -62,6 +66,7 @@ class CompletionOptions:
     timeout_s: float | None = None
     on_token: Callable[[str], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    json_schema: dict[str, Any] | None = None
 
 
 @dataclass

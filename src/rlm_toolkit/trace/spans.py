@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-SpanKind = Literal["run", "iteration", "root_llm", "code", "llm", "child_run", "final"]
+SpanKind = Literal["run", "iteration", "root_llm", "code", "llm", "child_run", "final", "tool"]
 
 
 class SpanListener(Protocol):
