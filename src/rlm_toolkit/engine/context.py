@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..folders import FolderContext, open_folder
 from ..providers.base import estimate_tokens
 from ..sandbox.blob import EncodedContext, encode_context
 from ..sandbox.worker.channel import decode_value
@@ -54,6 +55,11 @@ def load_context(value: Any) -> Any:
 
     A `pathlib.Path` is read: as text when it is UTF-8, else as bytes.
     """
+    if isinstance(value, FolderContext):
+        return value
+    if isinstance(value, Path) and value.is_dir() or (
+            isinstance(value, (list, tuple)) and value and all(isinstance(v, Path) for v in value)):
+        return open_folder(value)  # a folder, or several paths: a lazy mapping path -> text
     if isinstance(value, Path):
         check_context_file(value)
         try:
@@ -94,8 +100,13 @@ class ContextInfo:
         ]
         if self.structure:
             lines.append(f"- structure: {self.structure}")
-        lines.append(f"- preview of the start: {quote_data(self.preview)}")
-        if chunks > 1:
+        if self.preview:
+            lines.append(f"- preview of the start: {quote_data(self.preview)}")
+        if self.kind == "folder":
+            lines.append("- `context` maps each relative path to its text (read on access): "
+                         "list(context), context[path], context.sizes[path]; grep and "
+                         "split_document work on one file's text, e.g. grep(p, context[path])")
+        elif chunks > 1:
             lines.append(
                 f"- too big to read at once: e.g. split_document(context, {DEFAULT_CHUNK_CHARS}) "
                 f"gives about {chunks} chunks, or grep(pattern) finds lines"
@@ -119,6 +130,11 @@ class PreparedContext:
     value: Any
     encoded: EncodedContext
     info: ContextInfo
+
+    @property
+    def files(self) -> FolderContext | None:
+        """The folder whose files the worker reads on demand, or None."""
+        return self.value if isinstance(self.value, FolderContext) else None
 
     def text(self) -> str:
         """The encoded context as text (for checking an answer's numbers against it)."""
@@ -152,8 +168,12 @@ def prepare_context(value: Any) -> PreparedContext:
     """
     if isinstance(value, EncodedContext):
         encoded, value = value, decode_value(value.kind, value.data)
+    elif isinstance(folder := load_context(value), FolderContext):
+        return PreparedContext(folder, encode_context(folder.listing()), ContextInfo(
+            "folder", folder.total_bytes, (folder.total_bytes + 3) // 4, "",
+            quote_data(folder.describe())))
     else:
-        value = load_context(value)
+        value = folder
         encoded = encode_context(value)
     return PreparedContext(value, encoded, describe(value, encoded))
 
