@@ -142,3 +142,12 @@ def test_a_child_given_a_plain_slice_is_placed_by_finding_it() -> None:
     result = make_rlm(ScriptedLLM(reply), max_depth=1).run(context=text, query="The code?")
     [c] = result.citations
     assert c.valid and c.line == 51 and text[c.start:c.end] == "row 50: code 6060"
+
+
+def test_a_long_chunk_is_cited_whole_though_only_its_head_crosses() -> None:
+    text = "header\n" + "".join(f"line {i} " + "x" * 60 + "\n" for i in range(600))
+    result = run([repl("print(len(context))"),
+                  repl("c = split_document(context, 30000)[0]\nFINAL('ok', cite=[c])")],
+                 context=text)
+    [c] = result.citations
+    assert c.valid and c.start == 0 and c.end > 20_000 and c.text == text[:c.end]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sandbox.worker.helpers import Key, Source
+from ..sandbox.worker.repl import CITE_TEXT_CHARS
 
 #: A grep line as shown ("L12: text"): a quote that starts with it is looked up without it.
 _LINE_MARK = re.compile(r"^L\d+: ")
@@ -72,8 +73,9 @@ def check_one(spec: dict[str, Any], source: Source) -> Citation:
         return Citation(start, end, str(claimed or ""), False,
                         reason=f"range {start}-{end} is outside the context (0-{size})")
     held = text[start:end]
+    # The worker sends at most CITE_TEXT_CHARS of a long match: that much must agree.
     if isinstance(claimed, str) and not (held == claimed or (
-            len(claimed) < len(held) and held.startswith(claimed) and len(claimed) >= 10_000)):
+            len(claimed) == CITE_TEXT_CHARS and held.startswith(claimed))):
         return Citation(start, end, claimed, False, line_at(text, start), source.path_at(start),
                         reason=f"the context at {start}-{end} does not hold the cited text")
     return Citation(start, end, held, True, line_at(text, start), source.path_at(start))
