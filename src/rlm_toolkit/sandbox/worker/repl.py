@@ -15,10 +15,12 @@ from .channel import encode_value
 from .flow import FlowTracker, split_reply
 from .frames import ResultFrame, ValueFrame
 from .helpers import Match, Source, describe, grep, source_of, split_document
+from .structured import ToolError, ToolStub, as_record, json_schema, solve
 
 PROTECTED = (
     "context", "llm", "llm_query", "llm_batch", "rlm_query", "rlm_batch",
-    "FINAL", "FINAL_VAR", "SHOW_VARS", "split_document", "grep", "NOT_FOUND",
+    "FINAL", "FINAL_VAR", "SHOW_VARS", "split_document", "grep", "NOT_FOUND", "solve",
+    "ToolError",
 )
 #: The answer that says the data does not hold what was asked (an honest "not found").
 NOT_FOUND = "The data does not say."
@@ -129,6 +131,9 @@ class Repl:
             "split_document": split_document,
             "grep": self.grep,
             "NOT_FOUND": NOT_FOUND,
+            "solve": self.solve,
+            "ToolError": ToolError,
+            "__rlm_tools__": self.install_tools,
         }
         if memory:
             self.originals["memory"] = MemoryProxy(call_host)
@@ -136,25 +141,42 @@ class Repl:
         self.ns["answer"] = {"content": "", "ready": False}
 
     # --- helpers visible to the model -------------------------------------------------
-    def llm(self, prompt: Any, **options: Any) -> str:
-        """Ask a sub-LLM one question; returns its text."""
+    def llm(self, prompt: Any, schema: Any = None, **options: Any) -> Any:
+        """Ask a sub-LLM one question; returns its text, or with `schema` a checked Record."""
+        if schema is not None:
+            options["schema"] = json_schema(schema)
         reply = self._call("llm", {"prompts": [_text(prompt)], "options": options})
         items, spans = split_reply(reply)
         item = items[0]
         if isinstance(item, dict) and "error" in item:
             raise RuntimeError(f"llm() failed: {item['error']}")
+        if isinstance(item, dict) and "json" in item:
+            return as_record(item["json"])
         return self.flow.tag(str(item), spans[0])
 
-    def llm_batch(self, prompts: list[Any], **options: Any) -> list[str]:
+    def llm_batch(self, prompts: list[Any], schema: Any = None, **options: Any) -> list[Any]:
         """Ask many prompts concurrently; results in input order, failures as LLMFailed text."""
         if isinstance(prompts, (str, bytes)) or not hasattr(prompts, "__iter__"):
             raise TypeError("llm_batch needs a list of prompts; for one prompt use llm(prompt)")
         texts = [_text(p) for p in prompts]
         if not texts:
             return []
+        if schema is not None:
+            options["schema"] = json_schema(schema)
         reply = self._call("llm", {"prompts": texts, "options": options})
         items, spans = split_reply(reply)
-        return [self.flow.tag(_item(r), s) for r, s in zip(items, spans, strict=True)]
+        return [as_record(r["json"]) if isinstance(r, dict) and "json" in r
+                else self.flow.tag(_item(r), s) for r, s in zip(items, spans, strict=True)]
+
+    def solve(self, goal: Any, steps: list[Any] | None = None) -> str:
+        """Plan, run each step as a fresh sub-call carrying the goal, then synthesise."""
+        return solve(self.llm, goal, steps)
+
+    def install_tools(self, names: list[str]) -> None:
+        """Make each host tool callable by its name (done by the host when a run starts)."""
+        for name in names:
+            if isinstance(name, str) and name.isidentifier() and name not in self.originals:
+                self.originals[name] = self.ns[name] = ToolStub(name, self._call)
 
     def rlm_query(self, prompt: Any, context: Any = None) -> str:
         """Run a child RLM (one level deeper) on `context`, or on the prompt itself."""
