@@ -9,6 +9,7 @@ decode at a time best), and a request can be cancelled between tokens.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -107,6 +108,7 @@ class LocalRuntime:
         self._slots: list[_Slot] = []
         self._lock = threading.Lock()
         self._formatter: Any = None
+        self._grammars: dict[str, Any] = {}  # JSON schema text -> its llama.cpp grammar
 
     # --- loading ---------------------------------------------------------------------
     def _new_slot(self) -> _Slot:
@@ -148,8 +150,13 @@ class LocalRuntime:
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
              temperature: float = 0.0, stop: list[str] | None = None,
              on_text: Callable[[str], None] | None = None,
-             cancel: threading.Event | None = None) -> Generation:
-        """Generate a reply to chat `messages`, streaming text pieces to `on_text`."""
+             cancel: threading.Event | None = None,
+             json_schema: dict[str, Any] | None = None) -> Generation:
+        """Generate a reply to chat `messages`, streaming text pieces to `on_text`.
+
+        With `json_schema`, decoding is constrained by a grammar built from it, so the reply
+        is JSON of that shape (unless cut off by `max_tokens`).
+        """
         with self._lock:
             started = time.perf_counter()
             if not self._slots:
@@ -173,7 +180,7 @@ class LocalRuntime:
             stream = slot.llm.create_completion(
                 tokens, max_tokens=limit, temperature=temperature, top_k=1 if temperature == 0
                 else 40, repeat_penalty=1.0, stop=[*formatted.stop, *(stop or [])],
-                stream=True, seed=self.seed,
+                stream=True, seed=self.seed, grammar=self._grammar(json_schema),
             )
             try:
                 for chunk in stream:
@@ -193,6 +200,23 @@ class LocalRuntime:
             return Generation(text=text, prompt_tokens=len(tokens), cached_tokens=cached,
                               completion_tokens=generated, finish_reason=finish,
                               seconds=time.perf_counter() - started)
+
+    def _grammar(self, json_schema: dict[str, Any] | None) -> Any:
+        """The llama.cpp grammar for `json_schema` (None: free text), made once per schema."""
+        if json_schema is None:
+            return None
+        key = json.dumps(json_schema, sort_keys=True)
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                grammar = LlamaGrammar.from_json_schema(key, verbose=False)
+            except Exception as exc:  # a schema feature the converter does not know
+                raise ProviderError(f"the local model cannot decode to this JSON schema: {exc}",
+                                    retryable=False) from None
+            self._grammars[key] = grammar
+        return grammar
 
     def _pick_slot(self, tokens: Sequence[int]) -> tuple[_Slot, int]:
         """A slot whose cache this prompt mostly continues; else a new one, else the LRU one.

@@ -74,6 +74,7 @@ class LocalProvider(BaseProvider):
                 [{"role": m["role"], "content": m["content"]} for m in messages], max_tokens=options.max_tokens or self.max_tokens,
                 temperature=options.temperature or 0.0, stop=options.stop,
                 on_text=on_text if on_token is not None else None, cancel=cancel,
+                json_schema=options.json_schema,
             )
 
         future = loop.run_in_executor(self._executor, work)

@@ -72,6 +72,9 @@ class OpenAICompatibleProvider(BaseProvider):
                            required=needs_key)
         self._extra_body = extra_body or {}
         self.send_temperature = True
+        #: Send `response_format` (structured outputs) when a call has a JSON schema; turned
+        #: off for this provider after a server refuses it.
+        self.structured_output = True
         kwargs: dict[str, Any] = {
             "api_key": key or NO_KEY,
             "base_url": base_url,
@@ -89,8 +92,15 @@ class OpenAICompatibleProvider(BaseProvider):
         return self._clients.get()
 
     async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
-        completion: Completion = await retry_without_temperature(
-            self, self._complete, messages, options)
+        try:
+            completion: Completion = await retry_without_temperature(
+                self, self._complete, messages, options)
+        except ProviderError as exc:
+            if options.json_schema is None or not self.structured_output \
+                    or not _refuses_structured(exc):
+                raise
+            self.structured_output = False  # the schema stays in the prompt; the host checks
+            completion = await retry_without_temperature(self, self._complete, messages, options)
         return completion
 
     async def _complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
@@ -103,6 +113,9 @@ class OpenAICompatibleProvider(BaseProvider):
             kwargs["stop"] = options.stop
         if options.timeout_s is not None:
             kwargs["timeout"] = self.http_timeout(openai.Timeout, options.timeout_s)
+        if options.json_schema is not None and self.structured_output:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "reply", "schema": options.json_schema}}
         extra = {**self._extra_body, **options.extra}
         if extra:
             kwargs["extra_body"] = extra
@@ -183,3 +196,10 @@ def _usage(raw: Any) -> Usage:
         cached_tokens=cached,
         reasoning_tokens=reasoning,
     )
+
+
+def _refuses_structured(exc: ProviderError) -> bool:
+    """A 400/422 that names the structured-output request: the server does not support it."""
+    text = str(exc).lower()
+    return getattr(exc, "status", None) in (400, 422) and (
+        "response_format" in text or "json_schema" in text)
