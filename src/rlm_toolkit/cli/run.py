@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ..engine import RLM, Event, RLMConfig
 from ..engine.context import check_context_file
+from ..engine.schema import OutputSchema
 from ..errors import ConfigError, RLMError
 from ..trace.viewer import from_trace, write_html
 from ..verify import format_citations
@@ -58,6 +59,9 @@ def register(commands: Any) -> None:
                    "an unsupported answer gets one more chance, then is marked unverified")
     p.add_argument("--verify-model", metavar="PROVIDER/MODEL",
                    help="model for the --verify check (default: the sub model)")
+    p.add_argument("--schema", metavar="SCHEMA.json",
+                   help="a JSON schema the answer must match; the checked JSON is printed "
+                   "(exit 3 when it never matched)")
     p.add_argument("--otel", action="store_true",
                    help="send the run's spans live over OpenTelemetry (OTLP endpoint from "
                    "$OTEL_EXPORTER_OTLP_ENDPOINT; needs the [otel] extra)")
@@ -86,6 +90,21 @@ def read_context(spec: str) -> str | bytes | Path:
     path = Path(spec)
     check_context_file(path, stdin_hint=True)
     return path
+
+
+def read_schema(spec: str) -> dict[str, Any]:
+    """The JSON schema in file `spec`, checked before the run."""
+    try:
+        schema = json.loads(Path(spec).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--schema {spec!r} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"--schema {spec!r} is not JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise ConfigError(f"--schema {spec!r} must hold a JSON schema object, e.g. "
+                          '{"type": "object", "properties": {...}}')
+    OutputSchema.of(schema)  # a schema that is not valid is refused here, with its problem
+    return schema
 
 
 def check_trace_path(spec: str) -> None:
@@ -143,6 +162,7 @@ def run_command(args: argparse.Namespace) -> int:
         check_trace_path(args.trace)
     if args.view:
         check_html_path(args.view, "--view")
+    schema = read_schema(args.schema) if args.schema else None
     model = args.model or default_model(err)
     overrides = {
         "max_iterations": args.max_iterations, "max_depth": args.max_depth,
@@ -158,13 +178,16 @@ def run_command(args: argparse.Namespace) -> int:
     view = LiveView(err) if show_live else None
     if view is not None:
         with view.live:
-            result = rlm.run(context, args.query, on_event=view)
+            result = rlm.run(context, args.query, on_event=view, output=schema)
     else:
-        result = rlm.run(context, args.query)
+        result = rlm.run(context, args.query, output=schema)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
     else:
-        print(result.answer)
+        shown = result.answer
+        if schema is not None and result.status == "success":
+            shown = json.dumps(result.output, ensure_ascii=False, indent=2)
+        print(shown)
         if result.grounded is False:
             why = result.verdict.reason if result.verdict else "a citation does not match the data"
             print(f"[unverified: {why}]")
