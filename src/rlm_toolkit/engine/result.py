@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,4 +74,14 @@ class RLMResult:
             "citations": [c.to_dict() for c in self.citations],
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "egress": self.egress,
+            **({"output": _plain(self.output)} if self.output is not None else {}),
         }
+
+
+def _plain(value: Any) -> Any:
+    """A typed output as JSON data: a Pydantic model dumped, a dataclass as a dict."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
