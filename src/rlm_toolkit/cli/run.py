@@ -18,6 +18,8 @@ from ..engine import RLM, Event, RLMConfig
 from ..engine.context import check_context_file
 from ..engine.schema import OutputSchema
 from ..errors import ConfigError, RLMError
+from ..privacy import render as render_audit
+from ..providers import resolve
 from ..trace.viewer import from_trace, write_html
 from ..verify import format_citations
 from .trace import check_html_path
@@ -36,7 +38,11 @@ def register(commands: Any) -> None:
     p = commands.add_parser("run", help="run an RLM over a file and print the answer",
                             description="Run a Recursive Language Model over a file or stdin.")
     p.add_argument("--context", required=True, metavar="FILE|-", help="the input file, or - for stdin")
-    p.add_argument("--query", "-q", required=True, help="the question to answer")
+    p.add_argument("--query", "-q", help="the question to answer (or give --program)")
+    p.add_argument("--program", metavar="FILE.py",
+                   help="run your own Python program over the context instead of a model's "
+                   "code: it has context, llm(), llm_batch(), rlm_query() and sets answer "
+                   "(or calls FINAL); only what it passes to llm() leaves")
     p.add_argument("--model", "-m", help="root model as provider/model (default: $RLM_MODEL, a "
                    "provider whose API key is set, else the embedded local model)")
     p.add_argument("--sub-model", help="model for sub-calls (default: the root model)")
@@ -65,6 +71,18 @@ def register(commands: Any) -> None:
     p.add_argument("--otel", action="store_true",
                    help="send the run's spans live over OpenTelemetry (OTLP endpoint from "
                    "$OTEL_EXPORTER_OTLP_ENDPOINT; needs the [otel] extra)")
+    p.add_argument("--redact", metavar="KINDS",
+                   help="replace these in every prompt to a remote provider by placeholders, "
+                   "restored in the answer: a comma list of email, phone, card, iban, ip, secret")
+    p.add_argument("--egress", choices=("allow", "redact", "local-only"), default=None,
+                   help="what may leave: allow (default), redact (all six kinds), local-only "
+                   "(raw context only to local providers)")
+    p.add_argument("--sub-local", action="store_true",
+                   help="the sub model's server is on this machine (--egress local-only lets "
+                   "raw context go to it); a loopback address alone does not count")
+    p.add_argument("--audit", action="store_true",
+                   help="after the answer, print what left the machine: per provider, requests, "
+                   "characters, context coverage, redactions (kinds and counts)")
     p.set_defaults(func=run_command)
 
 
@@ -155,8 +173,26 @@ class LiveView:
         self.live.update(self.render())
 
 
+def read_program(args: argparse.Namespace) -> str | None:
+    """The --program file's code (checked before the run), or None for a model's run."""
+    if (args.program is None) == (args.query is None):
+        raise ConfigError("give --query (a model writes the code) or --program FILE.py (your "
+                          "own code), one of the two")
+    if args.program is None:
+        return None
+    try:
+        code = Path(args.program).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"--program {args.program!r} cannot be read: {why}") from None
+    if not code.strip():
+        raise ConfigError(f"--program {args.program!r} is empty: write the code that sets answer")
+    return code
+
+
 def run_command(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
+    program = read_program(args)
     context = read_context(args.context)
     if args.trace:
         check_trace_path(args.trace)
@@ -171,16 +207,23 @@ def run_command(args: argparse.Namespace) -> int:
         "verify": True if args.verify or args.verify_model else None,
         "verify_model": args.verify_model,
         "otel": True if args.otel else None,
+        "egress": args.egress,
+        "redact": [k.strip() for k in args.redact.split(",") if k.strip()] if args.redact else None,
     }
     config = RLMConfig().with_(**{k: v for k, v in overrides.items() if v is not None})
-    rlm = RLM(model, args.sub_model, config, base_url=args.base_url)
+    sub: Any = args.sub_model
+    if args.sub_local:
+        sub = resolve(args.sub_model or model, base_url=args.base_url, local=True)
+    rlm = RLM(model, sub, config, base_url=args.base_url)
+    ask: dict[str, Any] = ({"query": args.query, "output": schema} if program is None else
+                           {"code": program, "program_name": Path(args.program).name})
     show_live = not args.quiet and err.is_terminal
     view = LiveView(err) if show_live else None
     if view is not None:
         with view.live:
-            result = rlm.run(context, args.query, on_event=view, output=schema)
+            result = rlm.run(context, on_event=view, **ask)
     else:
-        result = rlm.run(context, args.query, output=schema)
+        result = rlm.run(context, **ask)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
     else:
@@ -201,7 +244,10 @@ def run_command(args: argparse.Namespace) -> int:
             f"{result.elapsed_s:.1f}s · model {result.model}[/]"
         )
         if result.error:
-            err.print(f"[yellow]stopped early: {result.error}[/]")
+            err.print(f"stopped early: {result.error}", style="yellow", markup=False,
+                      highlight=False)
+    if args.audit:
+        err.print(render_audit(result.egress), markup=False, highlight=False)
     code = 0 if result.status == "success" else 3
     if args.trace:
         try:
