@@ -37,7 +37,8 @@ def as_text_fn(llm: Any, max_tokens: int = 300) -> TextFn | None:
     """A sync `prompt -> text` function for `llm`, or None when `llm` is None."""
     if llm is None:
         return None
-    sub = getattr(llm, "sub", None)  # an RLM: summaries are a sub-model's job
+    # An RLM: summaries are its sub model's job, through its egress gate (redaction, policy).
+    sub = getattr(llm, "summary_model", None) or getattr(llm, "sub", None)
     if sub is not None and inspect.iscoroutinefunction(getattr(sub, "complete", None)):
         llm = sub
     complete = getattr(llm, "complete", None)
