@@ -32,6 +32,7 @@ from . import guards, prompts
 from .citations import Citation, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
+from .kept import RESET_ANSWER
 from .parsing import find_text_final, parse_reply
 from .prompts_small import SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
@@ -90,7 +91,11 @@ class Run:
             goal=tree.goal if cfg.pin_goal and self.depth > 0 else "",
             output_schema=self.output.describe() if self.output is not None else "",
             tools=[spec.line() for spec in tree.tool_specs])
-        worker = Worker(self.context.encoded, WorkerOptions(
+        kept = tree.kept if self.depth == 0 else None
+        task = (kept.history_block() if kept is not None else "") + task
+        reused = kept is not None and kept.worker is not None
+        worker = kept.worker if kept is not None and kept.worker is not None else Worker(
+            self.context.encoded, WorkerOptions(
             sandbox=cfg.sandbox,
             step_timeout_s=cfg.step_timeout_s,
             capture_limit=max(cfg.max_output_chars * 4, 100_000),
@@ -102,7 +107,12 @@ class Run:
         ending = Ending("max_iterations")
         deadline = asyncio.timeout(tree.time_left())
         try:
-            await worker.start()
+            if not reused:
+                await worker.start()
+            if kept is not None:  # a session's REPL: restored variables, a fresh answer
+                for setup in [*kept.setup, RESET_ANSWER]:
+                    await worker.execute(setup, self.server)
+                kept.setup = []
             if tree.tool_specs:  # stubs that call the host by each tool's name
                 names = [spec.name for spec in tree.tool_specs]
                 await worker.execute(f"__rlm_tools__({names!r})", self.server)
@@ -123,7 +133,10 @@ class Run:
                 raise  # nothing to salvage: a configuration problem the user must fix
             ending = Ending("error", error="the provider became unreachable")
         finally:
-            await worker.close()
+            if kept is None:
+                await worker.close()
+            else:
+                kept.worker = worker  # the session closes it
         answer = ending.answer if ending.answer is not None else state.partial
         budget = tree.budget
         result = RLMResult(

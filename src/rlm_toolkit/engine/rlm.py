@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..privacy import Egress, ScrubbedListener
@@ -22,12 +22,16 @@ from .config import RLMConfig
 from .context import check_memory_limit, prepare_context_async
 from .events import Event, EventHandler
 from .grounding import SubCallJudge
+from .kept import KeptRepl
 from .loop import Run
 from .ports import Memory, Verifier
 from .program import ProgramRun
 from .result import RLMResult
 from .schema import OutputSchema
 from .tree import RunTree
+
+if TYPE_CHECKING:
+    from ..sessions import Session
 
 ProviderSpec = str | Provider | list[str | Provider]
 
@@ -117,6 +121,7 @@ class RLM:
         on_event: EventHandler | None = None,
         config: RLMConfig | None = None,
         output: Any = None,
+        keep: KeptRepl | None = None,
     ) -> RLMResult:
         """Run over `context` to answer `query`. Never raises for a limit: see `result.status`.
 
@@ -127,6 +132,8 @@ class RLM:
         Program mode: with `code` instead of `query`, that code (yours, not a model's) runs
         once in the jail with `llm()` and friends; the result's answer is what it gives with
         FINAL(x) or sets in `answer`. Errors name `program_name` and your own line numbers.
+
+        `keep`: a session's REPL kept between runs (see `RLM.session`).
         """
         if code is not None:
             if query is not None:
@@ -140,7 +147,10 @@ class RLM:
             raise ConfigError(f"config must be an RLMConfig, got {type(config).__name__}")
         cfg = config or self.config
         schema = None if output is None else OutputSchema.of(output)
-        prepared = await prepare_context_async(context)  # ConfigError here, before any call
+        prepared = (keep.prepared if keep is not None and keep.prepared is not None
+                    else await prepare_context_async(context))  # ConfigError before any call
+        if keep is not None:
+            keep.prepared = prepared
         check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
         # Every prompt of the run leaves through this one gate (redaction, policy, audit).
         egress = Egress(cfg.egress, cfg.redact, prepared.text(), cfg.egress_max_verbatim)
@@ -165,6 +175,7 @@ class RLM:
         run = (Run(tree, prepared, query or "", output=schema) if code is None
                else ProgramRun(tree, prepared, code, program_name))
         tree.goal = query or ""
+        tree.kept = keep
         try:
             if self.tools is not None:
                 tree.tools, tree.tool_specs = self.tools, await self.tools.start()
@@ -190,6 +201,16 @@ class RLM:
                 {"source": "rlm", "status": result.status},
             )
         return result
+
+    def session(self, context: Any, **options: Any) -> Session:
+        """Many questions over `context`, the REPL kept between them (`sessions.Session`).
+
+        Options: config, history, question_max_tokens, question_max_cost, max_tokens,
+        max_cost. Use it as a context manager, or call `close()`.
+        """
+        from ..sessions import Session  # the layer above, reached only when asked for
+
+        return Session(self, context, **options)
 
     @property
     def summary_model(self) -> Provider:

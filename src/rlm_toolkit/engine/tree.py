@@ -19,6 +19,7 @@ from .ports import Memory, Verifier
 
 if TYPE_CHECKING:
     from ..tools import ToolBox, ToolSpec
+    from .kept import KeptRepl
 
 
 @dataclass
@@ -40,6 +41,7 @@ class RunTree:
     goal: str = ""  # the user's query, carried into sub-calls and child runs (pin_goal)
     tools: ToolBox | None = None  # host tools model code may call, started for this run
     tool_specs: list[ToolSpec] = field(default_factory=list)
+    kept: KeptRepl | None = None  # a session's REPL, kept open between top-level runs
 
     @classmethod
     def create(cls, config: RLMConfig, root: Provider, sub: Provider, *,
