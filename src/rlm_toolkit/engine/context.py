@@ -57,7 +57,7 @@ def load_context(value: Any) -> Any:
     """
     if isinstance(value, FolderContext):
         return value
-    if isinstance(value, Path) and value.is_dir() or (
+    if (isinstance(value, Path) and value.is_dir()) or (
             isinstance(value, (list, tuple)) and value and all(isinstance(v, Path) for v in value)):
         return open_folder(value)  # a folder, or several paths: a lazy mapping path -> text
     if isinstance(value, Path):
