@@ -203,7 +203,7 @@ class IPDetector:
     kind = "IP"
     v4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\.?\d)")
     v6 = re.compile(r"[0-9A-Fa-f:](?<![\w:][0-9A-Fa-f:])[0-9A-Fa-f]{0,3}:"
-                    r"(?:[0-9A-Fa-f]{1,4}:|:){1,6}[0-9A-Fa-f]{0,4}(?![\w:])")
+                    r"(?:[0-9A-Fa-f]{1,4}:|:){0,6}[0-9A-Fa-f]{0,4}(?![\w:])")
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         for pattern in (self.v4, self.v6) if ":" in text else (self.v4,):
