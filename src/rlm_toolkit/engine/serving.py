@@ -249,12 +249,19 @@ class RequestServer:
             arguments=prompts.clip(json.dumps({"args": call_args, "kwargs": call_kwargs},
                                               ensure_ascii=False), TRACE_TEXT_LIMIT))
         self.tree.emit("tool", self.depth, self.iteration, name=name)
+        limit = self.tree.config.step_timeout_s
         try:
-            value = await tools.call(name, call_args, call_kwargs)
+            async with asyncio.timeout(limit):
+                value = await tools.call(name, call_args, call_kwargs)
         except asyncio.CancelledError:
             self.tree.budget.settle(reservation, Usage(), 0.0)
-            span.finish(error="stopped: the step's time ran out")
+            span.finish(error="stopped: the run was cancelled")
             raise
+        except TimeoutError:
+            # A function in a thread cannot be killed: it is abandoned, its result dropped.
+            return self._tool_failed(reservation, span, name, ToolError(
+                f"it ran past the step limit (step_timeout_s={limit:g}s) and was stopped; "
+                "call it with less work, or raise RLMConfig.step_timeout_s"))
         except Exception as exc:
             return self._tool_failed(reservation, span, name, exc)
         try:
