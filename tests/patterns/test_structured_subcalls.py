@@ -199,3 +199,17 @@ def test_solve_with_given_steps_makes_no_plan_call() -> None:
     result = make_rlm(root, sub).run(context=DOC, query=QUERY)
     assert result.answer == "final"
     assert sub.calls == 4
+
+
+def test_solve_runs_from_a_program_without_a_root_model() -> None:
+    from rlm_toolkit import RLM, RLMConfig
+    from rlm_toolkit.patterns import solve_in_program
+
+    sub = ScriptedLLM(lambda m: json.dumps({"result": "3 percent", "summary": "3"})
+                      if "Your step" in m[-1]["content"] else "Revenue grew 3 percent.")
+    rlm = RLM(ScriptedLLM([]), sub, RLMConfig(step_timeout_s=20))
+    result = solve_in_program(rlm, DOC, QUERY, steps=["read report 3"])
+    assert result.status == "success"
+    assert result.answer == "Revenue grew 3 percent."
+    assert [s.name for s in result.trace.spans("llm")] == [
+        "solve step 1: read report 3", "solve: synthesis"]
