@@ -10,7 +10,8 @@ from .. import __version__
 from ..errors import RLMError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "run", "trace", "models", "serve_model", "doctor", "bench", "providers", "batch",
+    "run", "trace", "models", "serve_model", "doctor", "bench", "providers", "batch", "serve",
+    "mcp",
 )
 
 
