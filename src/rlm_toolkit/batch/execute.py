@@ -56,12 +56,13 @@ class TaskResult:
 
 
 def node_name() -> str:
-    """Where a task ran: the Ray node's IP and worker pid, or this host and pid."""
+    """Where a task ran: the Ray node's IP, id and worker pid, or this host and pid."""
     try:
         import ray
 
         if ray.is_initialized():
-            return f"{ray.util.get_node_ip_address()}/pid{os.getpid()}"
+            node_id = ray.get_runtime_context().get_node_id()[:8]
+            return f"{ray.util.get_node_ip_address()}/{node_id}/pid{os.getpid()}"
     except ImportError:
         pass
     return f"{socket.gethostname()}/pid{os.getpid()}"

@@ -72,8 +72,9 @@ class JobLedger:
     # --- reserve and settle --------------------------------------------------------------
     def reserve(self, task_id: str, want_tokens: int | None = None,
                 want_cost: float | None = None) -> Grant | str:
-        """Grant an allowance, or say why not: "spent" (the job's budget is gone) or "busy"
-        (what is left is held by running tasks; try again after one settles).
+        """Grant the task its share (its own want, the job's per-task setting, else the limit
+        divided by `share`), or say why not: "busy" (part of the budget is held by running
+        tasks; try again after one settles) or "spent" (too little is left for its share).
 
         A second reserve for a task whose grant is still open is a retry after its worker
         died: the lost attempt's grant is charged in full first.
@@ -93,11 +94,12 @@ class JobLedger:
                 None if self.max_cost is None else self.max_cost / self.share)
             short = (share_t is not None and free_t < share_t) or \
                 (share_c is not None and free_c < share_c)
-            if short and (self._open or free_t <= 0 or free_c <= 0):
-                return "busy"  # wait for running tasks to give back what they did not use
-            # A full share when it is free; else (nothing else running) what is left.
-            tokens = None if share_t is None else int(min(share_t, free_t))
-            cost = None if share_c is None else float(min(share_c, free_c))
+            if short:
+                # Running tasks may give back what they do not use; with none running, what
+                # is left is too little for this task's share, so it is not started.
+                return "busy" if self._open else "spent"
+            tokens = share_t
+            cost = share_c
             attempt = self._attempts.get(task_id, 0) + 1
             self._attempts[task_id] = attempt
             grant = Grant(task_id, attempt, tokens, cost)
