@@ -3,6 +3,7 @@ sub-model or gives as its answer are made safe before they reach the trace or a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from rlm_toolkit import RLM, RLMConfig
+from rlm_toolkit.sandbox import Worker, WorkerOptions
 from rlm_toolkit.testing.servers import OpenAIServer
 
 from .conftest import TIERS, repl
@@ -59,3 +61,44 @@ def test_bad_text_from_the_worker_reaches_the_wire_and_the_trace_made_safe(
     feedback = [p for p in srv.prompt_texts() if "sub said" in p]
     assert feedback and "A\ufffdB\ufffdC" in feedback[0]
     assert not _lone_surrogates(requests) and "\\u0000" not in requests
+
+
+WRONG_TYPES = """
+ch = llm.__self__._call.channel
+replies = []
+for call in (
+    {'op': 'call', 'id': 1, 'method': 'llm', 'args': {'prompts': [1, {'x': 2}]}},
+    {'op': 'call', 'id': 2, 'method': 'llm', 'args': {'prompts': ['ok'], 'options': 'hot'}},
+    {'op': 'call', 'id': 3, 'method': 'rlm', 'args': {'prompts': ['q'], 'contexts': [0]}},
+    {'op': 'call', 'id': 4, 'method': 'rlm', 'args': {'prompts': ['q'], 'contexts': [True]},
+     'attachments': ['str']},
+    {'op': 'call', 'id': 5, 'method': 7, 'args': {}},
+):
+    ch.send(call)
+    replies.append(ch.recv().get('error', 'NO ERROR'))
+print('\\n'.join(replies))
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["unsafe-local", *TIERS])
+def test_calls_with_fields_of_the_wrong_type_are_refused_before_the_handler(
+        sandbox: str) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def handler(method: str, args: dict[str, Any]) -> Any:
+        seen.append((method, args))
+        return ["answer"]
+
+    async def main() -> str:
+        async with Worker("ctx", WorkerOptions(sandbox=sandbox, step_timeout_s=20)) as worker:
+            return (await worker.execute(WRONG_TYPES, handler)).stdout
+
+    errors = asyncio.run(main()).splitlines()
+    assert errors == [
+        "malformed call: prompts is not a list of strings",
+        "malformed call: options is not an object",
+        "malformed call: context reference 0 names no attachment",
+        "malformed call: attachments do not match the blobs sent",
+        "malformed call: no method name or no argument object",
+    ], errors
+    assert seen == []
