@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -18,10 +19,12 @@ from ..engine import RLM, Event, RLMConfig
 from ..engine.context import check_context_file
 from ..engine.schema import OutputSchema
 from ..errors import ConfigError, RLMError
+from ..folders import FolderContext, open_folder
 from ..privacy import render as render_audit
 from ..providers import resolve
 from ..trace.viewer import from_trace, write_html
 from ..verify import format_citations
+from .stream import StreamView
 from .trace import check_html_path
 
 LOCAL_DEFAULT = "local/qwen2.5-coder-1.5b"
@@ -37,7 +40,10 @@ KEY_DEFAULTS = (
 def register(commands: Any) -> None:
     p = commands.add_parser("run", help="run an RLM over a file and print the answer",
                             description="Run a Recursive Language Model over a file or stdin.")
-    p.add_argument("--context", required=True, metavar="FILE|-", help="the input file, or - for stdin")
+    p.add_argument("--context", required=True, action="append", metavar="PATH|-",
+                   help="the input: a file, a folder, a glob (quoted), or - for stdin; give it "
+                   "more than once for several (a folder or several paths become a mapping of "
+                   "relative path -> text, .gitignore respected)")
     p.add_argument("--query", "-q", help="the question to answer (or give --program)")
     p.add_argument("--program", metavar="FILE.py",
                    help="run your own Python program over the context instead of a model's "
@@ -58,6 +64,9 @@ def register(commands: Any) -> None:
                    "self-contained HTML page (see `rlm trace view`)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no live view")
+    p.add_argument("--stream", action="store_true",
+                   help="show the root model's tokens as they come and each code step's "
+                   "output (on stderr), then the answer")
     p.add_argument("--cite", action="store_true",
                    help="after the answer, print its numbered citations (line and excerpt)")
     p.add_argument("--verify", action="store_true",
@@ -97,8 +106,16 @@ def default_model(err: Console) -> str:
     return LOCAL_DEFAULT
 
 
-def read_context(spec: str) -> str | bytes | Path:
-    """stdin's data for "-", else the path, checked (missing, a folder, a pipe: one line each)."""
+def read_context(specs: str | list[str]) -> str | bytes | Path | FolderContext:
+    """stdin's data for "-", a file's path (checked: missing, a pipe: one line each), or a
+    folder, a glob or several paths as a lazy `FolderContext`."""
+    if isinstance(specs, list):
+        if len(specs) > 1 or glob.has_magic(specs[0]) or Path(specs[0]).is_dir():
+            if "-" in specs:
+                raise ConfigError("--context -: stdin cannot be combined with other paths")
+            return open_folder(specs)
+        specs = specs[0]
+    spec = specs
     if spec == "-":
         data = sys.stdin.buffer.read()
         try:
@@ -217,9 +234,11 @@ def run_command(args: argparse.Namespace) -> int:
     rlm = RLM(model, sub, config, base_url=args.base_url)
     ask: dict[str, Any] = ({"query": args.query, "output": schema} if program is None else
                            {"code": program, "program_name": Path(args.program).name})
-    show_live = not args.quiet and err.is_terminal
+    show_live = not args.quiet and not args.stream and err.is_terminal
     view = LiveView(err) if show_live else None
-    if view is not None:
+    if args.stream:
+        result = rlm.run(context, on_event=StreamView(sys.stderr), **ask)
+    elif view is not None:
         with view.live:
             result = rlm.run(context, on_event=view, **ask)
     else:

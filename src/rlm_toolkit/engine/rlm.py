@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..folders import FolderContext
 from ..privacy import Egress, ScrubbedListener
 from ..providers import resolve
 from ..providers.base import Provider
@@ -113,7 +114,7 @@ class RLM:
     # --- running ------------------------------------------------------------------------
     async def arun(
         self,
-        context: str | bytes | list[Any] | dict[str, Any] | Path,
+        context: str | bytes | list[Any] | dict[str, Any] | Path | FolderContext,
         query: str | None = None,
         *,
         code: str | None = None,
@@ -224,7 +225,7 @@ class RLM:
 
     def run(
         self,
-        context: str | bytes | list[Any] | dict[str, Any] | Path,
+        context: str | bytes | list[Any] | dict[str, Any] | Path | FolderContext,
         query: str | None = None,
         **kwargs: Any,
     ) -> RLMResult:
