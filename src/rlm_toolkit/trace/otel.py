@@ -97,8 +97,7 @@ class OTelExporter:
                 otel_span = self._live.pop(span.span_id, None)
             if otel_span is None:
                 return
-            for key, value in self.attributes(span).items():
-                otel_span.set_attribute(key, value)
+            otel_span.set_attributes(self.attributes(span))
             if span.error:
                 otel_span.set_status(self._trace.Status(self._trace.StatusCode.ERROR,
                                                         span.error[:1_000]))
