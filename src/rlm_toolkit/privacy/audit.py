@@ -27,16 +27,17 @@ class ProviderEgress:
     redactions: Counter[str] = field(default_factory=Counter)
     ranges: list[tuple[int, int]] = field(default_factory=list)
 
-    def to_dict(self, context_chars: int) -> dict[str, Any]:
+    def to_dict(self, context_chars: int, measured: bool = True) -> dict[str, Any]:
         ranges = merge(self.ranges)
         covered = sum(b - a for a, b in ranges)
+        coverage = round(covered / context_chars, 6) if context_chars else 0.0
         return {
             "local": self.local,
             "requests": self.requests,
             "chars_sent": self.chars_sent,
             "purposes": dict(sorted(self.purposes.items())),
             "context_chars_sent": covered,
-            "coverage": round(covered / context_chars, 6) if context_chars else 0.0,
+            "coverage": coverage if measured else None,
             "context_ranges": [list(r) for r in ranges[:MAX_RANGES]],
             "context_ranges_total": len(ranges),
             "redactions": dict(sorted(self.redactions.items())),
@@ -51,6 +52,7 @@ class EgressAudit:
 
     policy: str
     context_chars: int
+    measured: bool = True  # False: the context was too large to measure coverage
     providers: dict[str, ProviderEgress] = field(default_factory=dict)
 
     def provider(self, name: str, local: bool) -> ProviderEgress:
@@ -68,7 +70,7 @@ class EgressAudit:
             "policy": self.policy,
             "context_chars": self.context_chars,
             "redactions": dict(sorted(total.items())),
-            "providers": {n: p.to_dict(self.context_chars)
+            "providers": {n: p.to_dict(self.context_chars, self.measured)
                           for n, p in sorted(self.providers.items())},
         }
 
@@ -82,9 +84,10 @@ def render(audit: dict[str, Any]) -> str:
         lines.append("  nothing was sent to any provider")
     for name, p in providers.items():
         where = "local" if p["local"] else "remote"
+        share = "not measured" if p["coverage"] is None else f"{p['coverage']:.1%}"
         lines.append(
             f"  {name} ({where}): {p['requests']} request(s), {p['chars_sent']:,} chars sent; "
-            f"context {p['context_chars_sent']:,} chars ({p['coverage']:.1%}) in "
+            f"context {p['context_chars_sent']:,} chars ({share}) in "
             f"{p['context_ranges_total']} range(s)"
         )
         if p["redactions"]:

@@ -24,6 +24,9 @@ POLICIES: tuple[str, ...] = ("allow", "redact", "local-only")
 #: Verbatim context longer than this may not go to a remote provider under "local-only".
 DEFAULT_MAX_VERBATIM = 200
 Purpose = Literal["root", "sub", "verify"]
+#: Past this many characters of context, the audit does not measure coverage (its index would
+#: cost about 4 bytes of memory per character) unless the policy needs it ("local-only").
+MEASURE_LIMIT = 20_000_000
 
 
 class EgressRefused(ProviderError):
@@ -57,7 +60,8 @@ class Egress:
         self.redactor = Redactor(self.detectors)
         self.max_verbatim = max_verbatim
         self.index = ContextIndex(context)
-        self.audit = EgressAudit(policy, len(context))
+        self.measure = policy == "local-only" or len(context) <= MEASURE_LIMIT
+        self.audit = EgressAudit(policy, len(context), measured=self.measure)
 
     @property
     def redacting(self) -> bool:
@@ -86,7 +90,7 @@ class Egress:
             if self.redacting and not local:
                 text, found = self.redactor.redact(text)
                 counts.update(found)
-            pieces = self.index.pieces(text, K)
+            pieces = self.index.pieces(text, K) if self.measure else []
             big = [p for p in pieces if p.length > self.max_verbatim]
             if big and self.policy == "local-only" and not local:
                 if purpose != "root":
