@@ -97,10 +97,11 @@ def _common(a: str, b: str, i: int, j: int, step: int) -> int:
 
 
 def _distinct(pieces: list[Piece]) -> list[Piece]:
-    """Drop pieces contained in an earlier one (the scan can meet a piece twice)."""
+    """Drop pieces inside another one: a repeated phrase can match a shorter piece elsewhere
+    in the context before the whole piece is met."""
     out: list[Piece] = []
-    for p in pieces:
-        if out and p.start >= out[-1].start and p.end <= out[-1].end:
+    for p in sorted(pieces, key=lambda x: (x.start, -x.end)):
+        if out and p.end <= out[-1].end:
             continue
         out.append(p)
     return out
