@@ -81,3 +81,16 @@ def test_the_jailed_repl_reads_files_from_the_mapping(tmp_path: Path) -> None:
     assert "True 5 ['repo/.gitignore', 'repo/docs/guide.md']" in shown
     assert "['repo/logo.png']" in shown
     assert "7781" not in root.requests[0][-1]["content"]  # the first prompt: the tree only
+
+
+def test_local_only_egress_holds_back_a_folders_files(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "docs" / "private.md").write_text("Patient record 55123: " + "confidential " * 40)
+    code = ("text = context['repo/docs/private.md']\n"
+            "print(llm('Summarise: ' + text)[:80])")
+    root = ScriptedLLM([repl(code), repl("FINAL('done')")])
+    sub = ScriptedLLM(lambda messages: "a summary")
+    result = make_rlm(root, sub, egress="local-only").run(context=repo, query="Summarise it")
+    assert result.answer == "done"
+    assert all("Patient record 55123" not in str(m) for m in sub.requests)
+    assert "use a local sub model" in root.requests[1][-1]["content"]

@@ -154,7 +154,10 @@ class RLM:
             keep.prepared = prepared
         check_memory_limit(prepared.encoded, cfg.memory_limit_mb)
         # Every prompt of the run leaves through this one gate (redaction, policy, audit).
-        egress = Egress(cfg.egress, cfg.redact, prepared.text(), cfg.egress_max_verbatim)
+        # A folder's files are read on demand; "local-only" must know them all to hold them back.
+        known = (prepared.files.joined_text() if prepared.files is not None
+                 and cfg.egress == "local-only" else prepared.text())
+        egress = Egress(cfg.egress, cfg.redact, known, cfg.egress_max_verbatim)
         judge = egress.gate(self._judge(cfg.verify_model), "verify") if cfg.verify else None
         exporter = OTelExporter(code_chars=cfg.otel_code_chars) if cfg.otel else None
         handler = on_event

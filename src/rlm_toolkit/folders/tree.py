@@ -94,6 +94,10 @@ class FolderContext(Mapping[str, str]):
     def total_bytes(self) -> int:
         return sum(self.sizes.values())
 
+    def joined_text(self) -> str:
+        """Every file's text, joined (read now: for checks that must know all of it)."""
+        return "\n".join(self[key] for key in self)
+
     def listing(self) -> dict[str, Any]:
         """What the worker receives: the paths and sizes, never the contents."""
         return {FOLDER_KEY: {"files": [[k, n] for k, n in self.sizes.items()],
