@@ -10,6 +10,7 @@ import pytest
 
 from rlm_toolkit.testing import ScriptedLLM
 from rlm_toolkit.trace import Credit, Trace, credit
+from rlm_toolkit.trace.viewer import from_trace
 from tests.helpers import make_rlm, repl
 
 DOC = "\n".join(f"line {i}: filler words here" for i in range(200)) + "\nThe vault code is 4417.\n"
@@ -150,6 +151,11 @@ def test_credit_flows_through_a_child_runs_own_answer() -> None:
     assert trace.credit_report().wasted_tokens == other_tokens + other_root + unrelated
     contributing = [r for r in records.values() if r.contributed]
     assert sum(r.share for r in contributing) == pytest.approx(1.0, abs=0.01)
+    # The viewer's badge on the child run shows what flowed through it, not its own 0%.
+    nodes = {n.span_id: n for n in from_trace(trace).nodes}
+    badge = nodes[children[0].span_id].credit
+    assert badge is not None and badge.contributed
+    assert badge.share == pytest.approx(1.0, abs=0.01)
 
 
 def test_text_final_falls_back_to_an_overlap_guess_and_says_so() -> None:

@@ -205,7 +205,9 @@ def _label(span: Mapping[str, Any]) -> str:
 def _credit_of(record: Any) -> tuple[int | None, NodeCredit] | None:
     """(span_id, credit) from a `Credit` record or its dict form; None for anything else."""
     get = record.get if isinstance(record, Mapping) else (lambda k, d=None: getattr(record, k, d))
-    span_id, contributed, share = get("span_id"), get("contributed"), get("share")
+    span_id, contributed = get("span_id"), get("contributed")
+    # A child run's or a code step's badge shows what flowed through it (its steps' too).
+    share = get("share_total") if _number(get("share_total")) is not None else get("share")
     if not isinstance(contributed, bool):
         return None
     sid = span_id if isinstance(span_id, int) and not isinstance(span_id, bool) else None
