@@ -265,3 +265,78 @@ def test_cli_otel_flag_sends_the_run(tmp_path: Path) -> None:
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "rlm-toolkit[otel]" in out.stderr and "Traceback" not in out.stderr
+
+
+class OtlpSink:
+    """A loopback OTLP/HTTP endpoint that keeps every export request it is sent."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.bodies: list[tuple[str, str, bytes]] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                bodies.append((self.path, str(self.headers.get("Content-Type")), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def spans(self) -> list[Any]:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        out = []
+        for _, _, body in self.bodies:
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            out += [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+        return out
+
+
+def test_rlm_run_otel_sends_the_runs_spans_over_otlp_http(tmp_path: Path) -> None:
+    from rlm_toolkit.testing.servers import OpenAIServer
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("some text")
+
+    def answering(body: dict[str, Any]) -> str:
+        if len(body["messages"]) == 2:
+            return "```repl\nprint(len(context))\n```"
+        return "```repl\nFINAL('forty-two')\n```"
+
+    sink = OtlpSink()
+    try:
+        with OpenAIServer(answering) as server:
+            env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+                   "PYTHONPATH": str(REPO / "src")}
+            done = subprocess.run(
+                [sys.executable, "-m", "rlm_toolkit.cli.main", "run", "--context", str(doc),
+                 "-q", "q", "--model", "openai/m", "--base-url", server.base_url, "--otel",
+                 "--quiet"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "forty-two"
+        # The process waited for its last spans before it exited: they are all here.
+        assert {(path, kind) for path, kind, _ in sink.bodies} == {
+            ("/v1/traces", "application/x-protobuf")}
+        spans = sink.spans()
+    finally:
+        sink.server.shutdown()
+    names = sorted(s.name for s in spans)
+    assert names.count("rlm.run") == 1 and names.count("rlm.iteration") == 2
+    assert names.count("chat openai/m") == 2 and names.count("rlm.code") == 2
+    calls = [s for s in spans if s.name == "chat openai/m"]
+    for call in calls:
+        attrs = {a.key: a.value for a in call.attributes}
+        assert attrs["gen_ai.request.model"].string_value == "openai/m"
+        assert attrs["gen_ai.usage.output_tokens"].int_value > 0
