@@ -71,6 +71,7 @@ class Service:
         self._make = make_rlm or self._default_rlm
         self._rlms: dict[str, RLM] = {}
         self.sessions: OrderedDict[str, Session] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()  # sessions being closed (evicted)
 
     def _default_rlm(self, spec: str) -> RLM:
         opts = self.options
@@ -123,7 +124,9 @@ class Service:
     def _open_session(self, session_id: str, rlm: RLM, context: str) -> Session:
         while len(self.sessions) >= self.options.max_sessions:
             _, oldest = self.sessions.popitem(last=False)
-            asyncio.get_running_loop().create_task(oldest._kept.close())
+            self._closing.add(task := asyncio.get_running_loop().create_task(
+                oldest.aclose(close_model=False)))
+            task.add_done_callback(self._closing.discard)
         session = Session(rlm, context, config=self.options.config)
         self.sessions[session_id] = session
         return session
@@ -175,7 +178,7 @@ class Service:
 
     async def aclose(self) -> None:
         for session in list(self.sessions.values()):
-            await session._kept.close()
+            await session.aclose(close_model=False)
         self.sessions.clear()
         for rlm in self._rlms.values():
             await rlm.aclose()

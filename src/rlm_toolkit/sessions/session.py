@@ -211,13 +211,15 @@ class Session:
         return session
 
     # --- closing -------------------------------------------------------------------------
-    async def aclose(self) -> None:
-        """Stop the REPL and close the model connections."""
+    async def aclose(self, *, close_model: bool = True) -> None:
+        """Stop the REPL and (unless `close_model` is False: an RLM shared with others)
+        close the model connections."""
         if self._closed:
             return
         self._closed = True
         await self._kept.close()
-        await self.rlm.aclose()
+        if close_model:
+            await self.rlm.aclose()
 
     def close(self) -> None:
         """The synchronous `aclose`."""
