@@ -131,3 +131,28 @@ def test_resume_after_the_driver_is_killed_mid_job(cluster: Any, tmp_path: Path)
     assert all(r["answer"] == f"answer-{r['id'][2:]}" for r in rows)
     for tid in first:
         assert srv.asked[int(tid[2:])] == asked[int(tid[2:])]
+
+
+def test_rlm_bench_run_ray_runs_each_pair_on_the_cluster(cluster: Any, tmp_path: Path) -> None:
+    from rlm_toolkit.bench.runner import RESULTS_FILE
+    from rlm_toolkit.cli.bench import main as bench_main
+    from rlm_toolkit.testing.servers import OpenAIServer
+    from tests.bench_suite.test_bench_e2e import model
+
+    tasks_file = tmp_path / "tasks.jsonl"
+    assert bench_main(["generate", "--task", "sniah", "--tokens", "2048", "--count", "2",
+                       "--out", str(tasks_file)]) == 0
+    out = tmp_path / "res"
+    argv = ["run", "--model", "openai/test-model", "--methods", "rlm1,direct",
+            "--tasks-file", str(tasks_file), "--window", "4096", "--max-iterations", "3",
+            "--no-progress", "--out", str(out), "--ray", cluster.address,
+            "--cpus-per-task", "0.5"]
+    with OpenAIServer(lambda body: model(body["messages"])) as server:
+        assert bench_main([*argv, "--base-url", server.base_url]) == 0
+        served = len(server.requests)
+        assert bench_main([*argv, "--base-url", server.base_url]) == 0
+        assert len(server.requests) == served  # resumed: nothing rerun
+    recs = [json.loads(x) for x in (out / RESULTS_FILE).read_text().splitlines()]
+    assert len(recs) == 4
+    assert all(r["score"] == 1.0 for r in recs), [(r["method"], r["answer"]) for r in recs]
+    assert all(not r["node"].endswith(f"/pid{os.getpid()}") for r in recs)  # on Ray workers

@@ -27,6 +27,28 @@ def _ray() -> Any:
     return ray
 
 
+def connect(address: str | None) -> bool:
+    """Join the Ray cluster at `address` ("local" or None: RAY_ADDRESS, the running cluster,
+    or a new one in this process); True when this call started Ray (shut it down after)."""
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(address=None if address in (None, "local") else address,
+                 include_dashboard=False, log_to_driver=False,
+                 logging_level="WARNING", configure_logging=False)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {exc}; give its "
+                          "address (ray://host:10001 or host:6379) or --ray local") from None
+    return True
+
+
+def remote(fn: Any, *, cpus_per_task: float = 1.0, retries: int = 2) -> Any:
+    """`fn` as a Ray task: retried when its worker process dies, not when it raises."""
+    return _ray().remote(num_cpus=cpus_per_task, max_retries=retries,
+                         retry_exceptions=False)(fn)
+
+
 class ActorLedger:
     """A worker's view of the ledger actor: each call waits for the actor's answer."""
 
@@ -58,25 +80,14 @@ class RayBackend:
                  address: str | None = None, concurrency: int | None = None,
                  retries: int = 2, cpus_per_task: float = 1.0) -> None:
         ray = _ray()
-        self._started = False
-        if not ray.is_initialized():
-            try:
-                ray.init(address=None if address in (None, "local") else address,
-                         include_dashboard=False, log_to_driver=False,
-                         logging_level="WARNING", configure_logging=False)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {exc}; "
-                                  "give its address (ray://host:10001 or host:6379) or "
-                                  "--ray local") from None
-            self._started = True
+        self._started = connect(address)
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         self.concurrency = concurrency or max(1, int(cpus // cpus_per_task))
         share = limits.pop("share", self.concurrency)
         self._actor = ray.remote(num_cpus=0)(JobLedger).remote(share=share, **limits)
         self._ledger = ActorLedger(self._actor)
         self._factory_ref = ray.put(factory)
-        self._fn = ray.remote(num_cpus=cpus_per_task, max_retries=retries,
-                              retry_exceptions=False)(_remote_work)
+        self._fn = remote(_remote_work, cpus_per_task=cpus_per_task, retries=retries)
         self._ray = ray
 
     def submit(self, task: BatchTask) -> Any:

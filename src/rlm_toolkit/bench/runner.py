@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,13 +160,15 @@ async def run_bench(
     concurrency: int = 1, retry_errors: bool = False, progress: bool = True,
     total: int | None = None, console: Console | None = None,
     meta: dict[str, Any] | None = None,
+    run: Callable[[Task, Method], Awaitable[dict[str, Any]]] = run_one,
 ) -> list[dict[str, Any]]:
     """Run every method on every task, appending to `results_path`; return all its records.
 
     Pairs already in the file are skipped (so an interrupted run resumes), except error
     records when `retry_errors` is set. Up to `concurrency` runs go at once. `meta` (such as
     the model names) is written into every record; resuming a file written with other
-    models is refused.
+    models is refused. `run` runs one pair (default here; `rlm bench run --ray` passes one
+    that runs it as a Ray task).
     """
     path = Path(results_path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +194,7 @@ async def run_bench(
         async def go(task: Task, method: Method) -> None:
             nonlocal unknown_cost
             try:
-                rec = {**await run_one(task, method), **meta}
+                rec = {**await run(task, method), **meta}
                 sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 sink.flush()
                 done[task.id, method.name] = rec

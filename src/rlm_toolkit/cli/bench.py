@@ -64,7 +64,13 @@ def _add_run(sub: Any) -> None:
                         "(RLM runs keep their engine limits)")
     p.add_argument("--timeout", type=float,
                    help="seconds: a whole RLM run, or one call of direct / map-reduce")
-    p.add_argument("--concurrency", type=int, default=1, help="task runs at once (default 1)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="task runs at once (default 1; with --ray the cluster's CPUs)")
+    p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS|local",
+                   help="run each (task, method) pair as a Ray task (extra [ray]), as "
+                        "`rlm batch --ray` does")
+    p.add_argument("--cpus-per-task", type=float, default=1.0,
+                   help="Ray CPUs per run with --ray (default 1)")
     p.add_argument("--out", default="bench-results", help="output folder (default bench-results)")
     p.add_argument("--retry-errors", action="store_true", help="rerun pairs that failed before")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -164,9 +170,46 @@ def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     return methods, [root] if sub is root else [root, sub]
 
 
+def _ray_pair(settings: dict[str, Any], task: Any, method_name: str) -> dict[str, Any]:
+    """One (task, method) pair inside a Ray worker: the methods are rebuilt there from the
+    command's settings (providers hold connections, which do not travel)."""
+    from ..batch.execute import node_name
+    from ..bench.runner import run_one
+
+    async def once() -> dict[str, Any]:
+        methods, providers = _methods(argparse.Namespace(**settings))
+        try:
+            method = next(m for m in methods if m.name == method_name)
+            return {**await run_one(task, method), "node": node_name()}
+        finally:
+            for provider in providers:
+                await provider.aclose()
+
+    return asyncio.run(once())
+
+
+def _ray_runner(args: argparse.Namespace) -> tuple[Callable[..., Any], int, bool]:
+    """A `run` for run_bench that sends each pair to the Ray cluster; its concurrency; and
+    whether Ray was started here."""
+    from ..batch.ray_backend import connect, remote
+
+    started = connect(None if args.ray == "auto" else args.ray)
+    import ray
+
+    fn = remote(_ray_pair, cpus_per_task=args.cpus_per_task, retries=2)
+    settings = ray.put({k: v for k, v in vars(args).items() if k != "func"})
+    cpus = float(ray.cluster_resources().get("CPU", 1.0))
+
+    async def run(task: Any, method: Any) -> dict[str, Any]:
+        result: dict[str, Any] = await fn.remote(settings, task, method.name)
+        return result
+
+    return run, max(1, int(cpus // args.cpus_per_task)), started
+
+
 async def _run(args: argparse.Namespace) -> int:
     from ..bench.generate import parse_sizes
-    from ..bench.runner import RESULTS_FILE, TaskSpec, run_bench, write_reports
+    from ..bench.runner import RESULTS_FILE, TaskSpec, run_bench, run_one, write_reports
     from ..bench.task import read_tasks
 
     methods, providers = _methods(args)
@@ -185,15 +228,21 @@ async def _run(args: argparse.Namespace) -> int:
         items = [TaskSpec(k, n, s) for k in kinds for n in sizes
                  for s in range(args.seed, args.seed + max(1, args.seeds))]
     out = Path(args.out)
+    run, concurrency, started = (_ray_runner(args) if args.ray else (None, 1, False))
     try:
         records = await run_bench(
-            items, methods, out / RESULTS_FILE, concurrency=args.concurrency,
+            items, methods, out / RESULTS_FILE, concurrency=args.concurrency or concurrency,
             retry_errors=args.retry_errors, progress=not args.no_progress,
             total=len(items) * len(methods),
-            meta={"model": args.model, "sub_model": args.sub_model or args.model})
+            meta={"model": args.model, "sub_model": args.sub_model or args.model},
+            run=run or run_one)
     finally:
         for provider in providers:
             await provider.aclose()
+        if started:
+            import ray
+
+            ray.shutdown()
     _, notes = write_reports(records, out, seed=args.bootstrap_seed)
     print((out / "summary.md").read_text(encoding="utf-8"))
     for note in notes:
