@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -121,3 +122,38 @@ def test_the_frames_the_worker_builds_have_the_shared_shapes() -> None:
     assert _fits(repl.run("FINAL('x')"), frames.ResultFrame)
     assert _fits(repl.resolve("x"), frames.ValueFrame)
     assert _fits(repl.resolve("nope"), frames.ValueFrame)
+
+
+OVER_THE_LIMIT = """
+kept = 'still here'
+for ask in (lambda: llm_batch(['x' * 600_000] * 2), lambda: llm_batch(['short', 'short'])):
+    try:
+        ask()
+    except (ValueError, RuntimeError) as exc:
+        print(type(exc).__name__, str(exc).split(':')[0])
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["unsafe-local", *TIERS])
+def test_a_message_over_the_limit_is_refused_with_a_python_error_not_a_restart(
+        sandbox: str) -> None:
+    calls: list[int] = []
+
+    async def big_answers(method: str, args: dict[str, Any]) -> Any:
+        calls.append(len(args["prompts"]))
+        return ["y" * 600_000 for _ in args["prompts"]]
+
+    async def main() -> tuple[str, str]:
+        options = WorkerOptions(sandbox=sandbox, max_message_bytes=1 << 20)
+        async with Worker("ctx", options) as worker:
+            step = await worker.execute(OVER_THE_LIMIT, big_answers)
+            assert step.lost_state is None, step
+            return step.stdout, (await worker.execute("print(kept)", _no_calls)).stdout
+
+    out, kept = asyncio.run(main())
+    first, second = out.splitlines()
+    limit = r" is 1,2\d\d,\d\d\d bytes, over the channel's limit of 1,048,576 bytes per message"
+    assert re.fullmatch("ValueError this request" + limit, first), first
+    assert re.fullmatch("RuntimeError the answer" + limit, second), second
+    assert calls == [2]  # the first batch never reached the host
+    assert kept == "still here\n"

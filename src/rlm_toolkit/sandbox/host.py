@@ -299,12 +299,23 @@ class Worker:
     # --- framing ----------------------------------------------------------------------
     async def _send(self, message: Any, attachments: Sequence[bytes] = (),
                     timeout: float | None = None) -> None:
-        """Write one message; _Stalled if the worker does not take it before the deadline."""
+        """Write one message; _Stalled if the worker does not take it before the deadline.
+
+        A reply over the message limit is replaced by an error reply saying so.
+        """
         assert self._proc is not None and self._proc.stdin is not None
         stdin = self._proc.stdin
+        body = channel.dumps(message)
+        size = len(body) + sum(len(a) for a in attachments)
+        if size > self.options.max_message_bytes and message.get("op") == "reply":
+            body, attachments = channel.dumps({"op": "reply", "id": message.get("id"), "error": (
+                f"the answer is {size:,} bytes, over the channel's limit of "
+                f"{self.options.max_message_bytes:,} bytes per message: ask for less at once "
+                "(fewer prompts per llm_batch)")}), ()
         try:
             async with asyncio.timeout(timeout or self.options.write_timeout_s):
-                for buffer in channel.frames(message, attachments, self.options.max_frame_bytes):
+                for buffer in channel.body_frames(body, attachments,
+                                                  self.options.max_frame_bytes):
                     stdin.write(buffer)
                     if stdin.transport.get_write_buffer_size():  # the pipe is full: wait
                         await stdin.drain()

@@ -133,9 +133,15 @@ def frames(message: Any, attachments: Sequence[bytes] = (),
     A small frame comes as one buffer (one write); a big one as its header, then a view of its
     body, so nothing big is copied.
     """
+    return body_frames(dumps(message), attachments, max_frame)
+
+
+def body_frames(body: bytes, attachments: Sequence[bytes] = (),
+                max_frame: int = MAX_FRAME_BYTES) -> Iterator[bytes | memoryview]:
+    """The frames of a message whose JSON is already encoded as `body`."""
     for data in attachments:
         yield from _pieces(memoryview(data), BLOB_PART, BLOB_LAST, max_frame)
-    yield from _pieces(memoryview(dumps(message)), PART, LAST, max_frame)
+    yield from _pieces(memoryview(body), PART, LAST, max_frame)
 
 
 def _pieces(data: memoryview, more: int, last: int,
@@ -202,7 +208,15 @@ class FdChannel:
         self.attachments: list[bytes] = []  # those of the last message received
 
     def send(self, message: Any, attachments: Sequence[bytes] = ()) -> None:
-        for buffer in frames(message, attachments, self.max_frame):
+        """Send one message; ValueError (nothing sent) if it is over the message limit."""
+        body = dumps(message)
+        size = len(body) + sum(len(a) for a in attachments)
+        if size > self.max_message:
+            raise ValueError(
+                f"this request is {size:,} bytes, over the channel's limit of "
+                f"{self.max_message:,} bytes per message: send less at once (fewer or shorter "
+                "prompts per llm_batch, a smaller context per rlm_query)")
+        for buffer in body_frames(body, attachments, self.max_frame):
             data = memoryview(buffer)
             while data:
                 data = data[os.write(self.write_fd, data):]
