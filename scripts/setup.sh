@@ -3,7 +3,7 @@
 # run only checks. Extras to install can be named: `scripts/setup.sh dev,local` (default below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${1:-${RLM_EXTRAS:-dev,local,anthropic,gemini,ollama,litellm,bench,embeddings,postgres,ann,repl,otel,mcp,serve}}"
+EXTRAS="${1:-${RLM_EXTRAS:-dev,local,anthropic,gemini,ollama,litellm,bench,embeddings,postgres,ann,repl,otel,mcp,serve,ray}}"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
