@@ -94,3 +94,9 @@ def test_local_only_egress_holds_back_a_folders_files(tmp_path: Path) -> None:
     assert result.answer == "done"
     assert all("Patient record 55123" not in str(m) for m in sub.requests)
     assert "use a local sub model" in root.requests[1][-1]["content"]
+
+
+def test_a_folder_without_text_files_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "only.bin").write_bytes(b"\0\1")
+    with pytest.raises(ConfigError, match=r"has no text files \(only binary ones: .*only.bin\)"):
+        open_folder(tmp_path)

@@ -65,8 +65,8 @@ def test_a_dict_nested_10000_deep_is_refused_with_one_clear_error() -> None:
 
 def test_a_folder_or_a_pipe_as_context_path_says_what_it_is(tmp_path: Path) -> None:
     rlm = make_rlm(ScriptedLLM([]))
-    with pytest.raises(ConfigError, match="is a folder, not a file"):
-        rlm.run(context=tmp_path, query="q")
+    with pytest.raises(ConfigError, match="has no text files: give a folder with text"):
+        rlm.run(context=tmp_path, query="q")  # (a folder with files: tests/context)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     with pytest.raises(ConfigError, match=r"is a named pipe \(FIFO\)"):

@@ -182,4 +182,9 @@ def open_folder(paths: Path | str | Iterable[Path | str]) -> FolderContext:
                 (skipped.append(key) if _is_binary(path) else files.__setitem__(key, path))
             else:
                 raise ConfigError(f"context {match!r} not found: give existing files or folders")
+    if not files:
+        named = ", ".join(str(i) for i in items[:3])
+        raise ConfigError(f"context {named} has no text files"
+                          + (f" (only binary ones: {', '.join(skipped[:3])})" if skipped else "")
+                          + ": give a folder with text in it, or check its .gitignore")
     return FolderContext(files, skipped)
