@@ -87,3 +87,53 @@ def test_rlm_mcp_over_stdio_with_the_sdk_client(tmp_path: Path) -> None:
                                                    "Which file has the code?"]
     assert "What is the launch code?" in json.dumps(out["trace"])
     assert "short answers" in out["memory"]
+
+
+async def _over_http(url: str) -> tuple[list[str], Any]:
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async with streamablehttp_client(url) as (read, write, _), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        names = [t.name for t in (await session.list_tools()).tools]
+        done = await session.call_tool("rlm_run", {"query": "What is the launch code?",
+                                                   "context": NEEDLE_DOC})
+        return names, done.structuredContent
+
+
+def test_rlm_mcp_over_streamable_http(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import time
+
+    from tests.serve.conftest import free_port
+
+    port = free_port()
+    with OpenAIServer(folder_model) as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rlm_toolkit.cli.main", "mcp", "--http", "--port", str(port),
+             "--model", "openai/m", "--base-url", server.base_url],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        try:
+            for _ in range(300):  # bounded wait for the port
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.1)
+            names, result = asyncio.run(asyncio.wait_for(
+                _over_http(f"http://127.0.0.1:{port}/mcp"), 120))
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    assert names == ["rlm_run"]  # no --memory: no memory tools
+    assert result["answer"] == "4711"
+
+
+def test_rlm_mcp_http_refuses_a_non_loopback_bind() -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "rlm_toolkit.cli.main", "mcp", "--http",
+                           "--host", "0.0.0.0", "--model", "openai/m"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "serves loopback only" in done.stderr
