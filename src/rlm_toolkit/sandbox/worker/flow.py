@@ -76,7 +76,7 @@ class SubResult(str):
         return self.used()
 
     def __mod__(self, args: Any) -> str:
-        return self.used() % args
+        return str.__mod__(self.used(), args)
 
 
 def _carry(source: SubResult, value: Any) -> Any:
@@ -178,7 +178,7 @@ class FlowTracker:
             value = SubResult(value)
             value.derived = []
         try:
-            value.span_id = span  # type: ignore[attr-defined]
+            value.span_id = span
         except AttributeError:
             return value
         if isinstance(value, SubResult):
