@@ -8,6 +8,7 @@ job. Needs the `[ray]` extra.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 from ..errors import ConfigError, MissingDependency
@@ -36,7 +37,7 @@ def connect(address: str | None) -> bool:
     try:
         ray.init(address=None if address in (None, "local") else address,
                  include_dashboard=False, log_to_driver=False,
-                 logging_level="WARNING", configure_logging=False)
+                 logging_level=logging.WARNING, configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {exc}; give its "
                           "address (ray://host:10001 or host:6379) or --ray local") from None
