@@ -340,3 +340,13 @@ def test_rlm_run_otel_sends_the_runs_spans_over_otlp_http(tmp_path: Path) -> Non
         attrs = {a.key: a.value for a in call.attributes}
         assert attrs["gen_ai.request.model"].string_value == "openai/m"
         assert attrs["gen_ai.usage.output_tokens"].int_value > 0
+
+
+def test_an_otlp_protocol_we_do_not_send_is_refused_in_one_line_before_the_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    root = ScriptedLLM([repl("FINAL('x')")])
+    with pytest.raises(ConfigError) as info:
+        make_rlm(root, otel=True).run(context="data", query="q")
+    assert "'grpc' is not supported" in str(info.value) and "\n" not in str(info.value)
+    assert root.calls == 0  # refused before anything was spent

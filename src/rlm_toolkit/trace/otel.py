@@ -181,7 +181,9 @@ def _own_provider(service_name: str) -> Any:
     timeout = None if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_TIMEOUT") else EXPORT_TIMEOUT_S
     name = os.environ.get("OTEL_SERVICE_NAME") or service_name
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    # Shut down by `close` (no atexit hook that would keep every run's provider alive).
+    provider = TracerProvider(resource=Resource.create({"service.name": name}),
+                              shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(
         OTLPSpanExporter(timeout=timeout), schedule_delay_millis=SCHEDULE_DELAY_MS))
     return provider
