@@ -144,3 +144,24 @@ def test_rlm_batch_runs_the_good_lines_and_names_the_bad_ones(
     assert {r["id"]: r["answer"] for r in rows if r["status"] == "success"} == {
         "t-0": "answer-0", "t-1": "answer-1", "t-2": "answer-2"}
     assert sorted(r["line"] for r in rows if r["status"] == "invalid") == [2, 5, 6]
+
+
+def test_the_progress_bar_shows_done_failed_and_the_cost(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = task_lines(4, t1={"poison": "raise"})
+    with TaskServer() as srv:
+        fac = PoisonFactory("openai/test-model", base_url=srv.base_url)
+        list(run_batch(read_tasks(lines), fac, "local", concurrency=2, progress=True,
+                       total=4))
+    err = capsys.readouterr().err
+    assert "4/4" in err
+    assert "done 3 · running 0 · failed 1 · $0.0000" in err
+
+
+def test_the_ray_backend_without_ray_installed_is_a_one_line_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlm_toolkit.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(MissingDependency, match=r"pip install 'rlm-toolkit\[ray\]'"):
+        run_batch(read_tasks(task_lines(1)), ModelFactory("openai/x"), "ray")

@@ -42,6 +42,7 @@ class BatchProgress:
         return f"{text} · ${cost:.4f}"
 
     def update(self, *, done: int, running: int, failed: int, skipped: int,
-               cost: float) -> None:
-        self._bar.update(self._id, completed=done + failed + skipped,
+               cost: float, resumed: int = 0) -> None:
+        """`resumed`: tasks finished by an earlier run, counted in the bar's progress."""
+        self._bar.update(self._id, completed=done + failed + skipped + resumed,
                          counts=self.counts(done, running, failed, skipped, cost))

@@ -94,11 +94,22 @@ def run_batch(
                               "task_tokens": task_max_tokens, "task_cost": task_max_cost}
     if task_share is not None:
         limits["share"] = task_share
-    engine = _backend(backend, rlm_factory, limits, concurrency, ray_address, retries,
-                      cpus_per_task)
     try:
-        yield from _drive(iter(tasks), engine, skip, writer, retries, backend,
-                          BatchProgress(total, enabled=progress))
+        engine = _backend(backend, rlm_factory, limits, concurrency, ray_address, retries,
+                          cpus_per_task)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    return _results(iter(tasks), engine, skip, writer, retries, backend,
+                    BatchProgress(total, enabled=progress))
+
+
+def _results(tasks: Iterator[BatchTask | InputProblem], engine: _Backend, skip: set[str],
+             writer: ResultsWriter | None, retries: int, backend: str,
+             bar: BatchProgress) -> Iterator[TaskResult]:
+    try:
+        yield from _drive(tasks, engine, skip, writer, retries, backend, bar)
     finally:
         engine.close()
         if writer is not None:
@@ -112,7 +123,7 @@ def _drive(tasks: Iterator[BatchTask | InputProblem], engine: _Backend, skip: se
     running: dict[Any, BatchTask] = {}
     again: deque[BatchTask] = deque()  # tasks that found the budget held by running ones
     local_tries: dict[str, int] = {}
-    counts = {"done": 0, "failed": 0, "skipped": 0}
+    counts = {"done": 0, "failed": 0, "skipped": 0, "resumed": 0}
     cost = 0.0
     exhausted_src = False
     blocked = False  # a task found the budget held by running ones: wait for one to end
@@ -148,7 +159,8 @@ def _drive(tasks: Iterator[BatchTask | InputProblem], engine: _Backend, skip: se
                     yield record(TaskResult(item.id, "invalid", error=str(item),
                                             line=item.line, node=node_name(), attempts=0))
                     continue
-                if item.id in skip:
+                if item.id in skip:  # finished in an earlier run of this job
+                    counts["resumed"] += 1
                     bar.update(running=len(running), cost=cost, **counts)
                     continue
                 state = engine.state()
