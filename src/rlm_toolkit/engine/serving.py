@@ -238,8 +238,11 @@ class RequestServer:
         """
         tools = self.tree.tools
         name = str(args.get("name", ""))
-        call_args = args.get("args") if isinstance(args.get("args"), list) else []
-        call_kwargs = args.get("kwargs") if isinstance(args.get("kwargs"), dict) else {}
+        given_args, given_kwargs = args.get("args"), args.get("kwargs")
+        call_args: list[Any] = given_args if isinstance(given_args, list) else []
+        call_kwargs: dict[str, Any] = (
+            {str(k): v for k, v in given_kwargs.items()} if isinstance(given_kwargs, dict)
+            else {})
         if tools is None:
             return {"error": "this run has no tools"}
         self._claim(1)

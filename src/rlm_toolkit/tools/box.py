@@ -18,7 +18,7 @@ class ToolBox:
     """The tools of one RLM: `start` once per run, `call(name, ...)`, `close` after."""
 
     def __init__(self, spec: ToolsSpec) -> None:
-        items = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+        items: list[Any] = list(spec) if isinstance(spec, (list, tuple)) else [spec]
         self.sources: list[ToolSource] = []
         for item in items:
             if isinstance(item, Mapping):

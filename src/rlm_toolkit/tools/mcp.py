@@ -37,16 +37,15 @@ class MCPServer:
             from mcp.client.stdio import stdio_client
             from mcp.client.streamable_http import streamablehttp_client
         except ImportError:
-            raise MissingDependency("MCP tools need the mcp package: "
-                                    "pip install 'rlm-toolkit[mcp]'") from None
+            raise MissingDependency("mcp", "mcp", "MCP tools") from None
         stack = AsyncExitStack()
         try:
             if self.url is not None:
                 read, write, _ = await stack.enter_async_context(streamablehttp_client(self.url))
             else:
-                params = StdioServerParameters(command=self.argv[0], args=self.argv[1:],
+                server = StdioServerParameters(command=self.argv[0], args=self.argv[1:],
                                                env=self.env, cwd=self.cwd)
-                read, write = await stack.enter_async_context(stdio_client(params))
+                read, write = await stack.enter_async_context(stdio_client(server))
             session = await stack.enter_async_context(ClientSession(read, write))
             await session.initialize()
             listed = await session.list_tools()
