@@ -167,8 +167,16 @@ root = ScriptedLLM([repl(code)])
 with trace.get_tracer("app").start_as_current_span("app request") as app:
     result = make_rlm(root, ScriptedLLM(["fine"]), otel=True, otel_code_chars=30).run(
         context="data", query="q")
+
+async def in_a_loop():  # a notebook: run() called where an event loop already runs
+    with trace.get_tracer("app").start_as_current_span("notebook cell") as cell:
+        make_rlm(ScriptedLLM([repl("FINAL('ok')")]), otel=True).run(context="d", query="q")
+    return cell.get_span_context().span_id
+
+import asyncio
+cell = asyncio.run(in_a_loop())
 spans = memory.get_finished_spans()
-print(json.dumps({
+print(json.dumps({"cell": cell,
     "answer": result.answer, "ours": len(result.trace.spans()),
     "app": {"trace": app.get_span_context().trace_id, "span": app.get_span_context().span_id},
     "spans": [{"name": s.name, "trace": s.context.trace_id, "span": s.context.span_id,
@@ -187,7 +195,10 @@ def test_an_app_with_its_own_tracer_provider_gets_the_spans_under_its_current_sp
     assert out.returncode == 0, out.stderr[-3000:]
     data = json.loads(out.stdout.strip().splitlines()[-1])
     assert data["answer"] == "fine"
-    ours = [s for s in data["spans"] if "rlm.span_id" in s["attrs"]]
+    runs = [s for s in data["spans"] if s["name"] == "rlm.run"]
+    assert len(runs) == 2 and runs[1]["parent"] == data["cell"]  # also from inside a loop
+    first = {s["span"] for s in data["spans"] if s["trace"] == data["app"]["trace"]}
+    ours = [s for s in data["spans"] if "rlm.span_id" in s["attrs"] and s["span"] in first]
     assert len(ours) == data["ours"]  # every span went to the app's provider
     assert all(s["trace"] == data["app"]["trace"] for s in ours)
     run = next(s for s in ours if s["name"] == "rlm.run")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -246,7 +247,9 @@ class RLM:
         except RuntimeError:
             return asyncio.run(once())
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, once()).result()
+            # The caller's context goes along (its current OpenTelemetry span, for one).
+            caller = contextvars.copy_context()
+            return pool.submit(caller.run, asyncio.run, once()).result()
 
     def _judge(self, spec: str | None) -> Provider:
         """The verifier's model: `verify_model` (resolved once), else the sub model."""
