@@ -41,7 +41,8 @@ def scripted_model(body: dict[str, Any]) -> str:
     turn = sum(1 for m in messages if m["role"] == "assistant")
     if "launch code" in task:
         return [_repl("import re\ncode = re.search(r'launch code is (\\d+)', context).group(1)"
-                      "\nprint(code)"), _repl("FINAL(code)")][min(turn, 1)]
+                      "\nprint(code, llm('Is this a code? ' + code))"),
+                _repl("FINAL(code)")][min(turn, 1)]
     if "remember" in task.split("Query:")[-1]:
         return [_repl("secret = context.split()[0]\nprint(secret)"),
                 _repl("FINAL(secret)")][min(turn, 1)]

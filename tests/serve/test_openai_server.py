@@ -43,10 +43,11 @@ def test_a_long_document_goes_to_the_rlm(serve_url: str, model_server: OpenAISer
                                {"role": "user", "content": "What is the launch code?"}])
     assert reply.choices[0].message.content == "4711"
     sent = model_server.requests[before:]
-    assert len(sent) == 2  # two root iterations
+    roots = [b for b in sent if "stored in a Python REPL" in b["messages"][0]["content"]]
+    assert len(roots) == 2 and len(sent) == 3  # two root iterations and one sub-call
     assert all("launch code is 4711" not in json.dumps(b) for b in sent)  # never in a prompt
-    assert "Query: What is the launch code?" in sent[0]["messages"][1]["content"]
-    # usage counts the whole tree: both root calls, as the model's server reported them
+    assert "Query: What is the launch code?" in roots[0]["messages"][1]["content"]
+    # usage counts the whole tree: root calls and the sub-call, as the server reported them
     reported = [model_server.usage(b, scripted_model(b)) for b in sent]
     assert reply.usage is not None
     assert reply.usage.prompt_tokens == sum(u["prompt_tokens"] for u in reported)
@@ -70,7 +71,9 @@ def test_streaming_sends_progress_then_the_answer(serve_url: str) -> None:
             if choice.finish_reason:
                 finish.append(choice.finish_reason)
     assert "".join(content) == "4711"
-    assert progress[:2] == ["[rlm] iteration 1\n", "[rlm] ran: import re\n"]
+    # as it happens: the sub-call during the step, then the step itself
+    assert progress[:3] == ["[rlm] iteration 1\n", "[rlm] sub-call (depth 0)\n",
+                            "[rlm] ran: import re\n"]
     assert "[rlm] iteration 2\n" in progress
     assert finish == ["stop"]
     assert usage is not None and usage.total_tokens > 0

@@ -42,6 +42,6 @@ class StreamView:
             if event.data.get("error"):
                 self._line(f"[error] {str(event.data['error']).splitlines()[-1][:300]}")
         elif event.kind == "child_start":
-            self._line(f"{pad}[child run at depth {event.depth + 1}]")
+            self._line(f"{pad}[child run at depth {event.depth}]")
         elif event.kind == "run_end" and event.depth == 0:
             self._line(f"--- {event.data.get('status', 'done')} ---")

@@ -58,7 +58,7 @@ def progress_line(event: Event) -> str | None:
     if event.kind == "subcall":
         return f"[rlm] sub-call (depth {event.depth})\n"
     if event.kind == "child_start":
-        return f"[rlm] child run (depth {event.depth + 1})\n"
+        return f"[rlm] child run (depth {event.depth})\n"
     return None
 
 
