@@ -137,3 +137,18 @@ def test_a_closed_session_refuses_questions() -> None:
     session.close()
     with pytest.raises(SessionError, match="closed"):
         session.ask("anything?")
+
+
+def test_a_session_over_a_folder_keeps_what_it_read(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("The budget is 120.\n")
+    (tmp_path / "docs" / "b.md").write_text("The deadline is May.\n")
+    root = ScriptedLLM([
+        repl("texts = {p: context[p] for p in context}\nprint(sorted(texts))"),
+        repl("FINAL(len(texts))"),
+        repl("print([p for p, t in texts.items() if 'May' in t])"),
+        repl("FINAL([p for p, t in texts.items() if 'May' in t][0])"),
+    ])
+    with make_rlm(root).session(context=tmp_path / "docs") as session:
+        assert session.ask("How many files?").answer == "2"
+        assert session.ask("Which file gives the deadline?").answer == "docs/b.md"
