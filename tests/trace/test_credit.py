@@ -232,3 +232,15 @@ def test_words_merely_split_off_a_result_are_not_credited_to_it() -> None:
     assert hit.method == "text" and hit.share == pytest.approx(4 / 13, abs=0.01)
     assert final_step.share + next(r for r in by_kind(trace.credit(), "code")
                                    if r.method == "call").share == pytest.approx(9 / 13, abs=0.01)
+
+
+def test_a_trace_whose_credit_cannot_be_computed_is_still_saved(tmp_path: Path) -> None:
+    trace, answer = batch_run(f"FINAL(rs[{HIT}])")
+    code = next(s for s in trace.spans("code") if "flow" in s.attrs)
+    code.attrs["flow"]["results"] = [{"span_id": trace.spans("llm")[0].span_id, "chars": "x"}]
+    path = tmp_path / "run.jsonl"
+    trace.save(path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["type"] for line in lines][-2:] == ["credit", "result"]
+    assert lines[-2]["error"].startswith("credit not computed: ValueError")
+    assert lines[-1]["answer"] == answer

@@ -78,6 +78,14 @@ def iteration_line(n: int, span: Span) -> dict[str, Any]:
     }
 
 
+def _credit_line(trace: TraceLike) -> dict[str, Any]:
+    """The credit assignment as a line; a trace it cannot read is still saved, saying why."""
+    try:
+        return {"type": "credit", **credit_report(trace).to_dict()}
+    except Exception as exc:  # the spans matter more than their credit
+        return {"type": "credit", "error": f"credit not computed: {type(exc).__name__}: {exc}"}
+
+
 def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
     """Write `trace` to `path` atomically: the whole file or, on any error, nothing."""
     meta = {"type": "metadata", "timestamp": _iso(trace.root.start if trace.root else None)}
@@ -85,7 +93,7 @@ def save_jsonl(trace: TraceLike, path: str | os.PathLike[str]) -> None:
     lines = [meta]
     lines += [iteration_line(i, s) for i, s in enumerate(trace.iterations(), 1)]
     if trace.root is not None:
-        lines.append({"type": "credit", **credit_report(trace).to_dict()})
+        lines.append(_credit_line(trace))
         outcome = {k: v for k, v in trace.root.attrs.items() if k not in ("query",)}
         lines.append({"type": "result", "error": trace.root.error, **outcome})
     tmp = f"{os.fspath(path)}.tmp"
