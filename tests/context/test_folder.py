@@ -100,3 +100,20 @@ def test_a_folder_without_text_files_is_refused(tmp_path: Path) -> None:
     (tmp_path / "only.bin").write_bytes(b"\0\1")
     with pytest.raises(ConfigError, match=r"has no text files \(only binary ones: .*only.bin\)"):
         open_folder(tmp_path)
+
+
+def test_a_file_over_the_read_limit_is_read_in_parts(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import rlm_toolkit.folders.tree as tree
+
+    monkeypatch.setattr(tree, "MAX_READ_BYTES", 1_000)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "big.log").write_text("x" * 4_000 + "ERROR 81 at the end\n")
+    code = ("try:\n    context['logs/big.log']\nexcept Exception as exc:\n    print(exc)\n"
+            "print(context.sizes['logs/big.log'], context.read('logs/big.log', 4_000, 9))")
+    root = ScriptedLLM([repl(code), repl("FINAL('ok')")])
+    make_rlm(root).run(context=tmp_path / "logs", query="What is the error?")
+    shown = root.requests[1][-1]["content"]
+    assert "logs/big.log is 4,020 bytes; one read returns at most 1,000" in shown
+    assert "context.read('logs/big.log', start, size)" in shown
+    assert "4020 ERROR 81" in shown

@@ -104,7 +104,8 @@ class ContextInfo:
             lines.append(f"- preview of the start: {quote_data(self.preview)}")
         if self.kind == "folder":
             lines.append("- `context` maps each relative path to its text (read on access): "
-                         "list(context), context[path], context.sizes[path]; grep and "
+                         "list(context), context[path], context.sizes[path] (bytes), "
+                         "context.read(path, start, size) for part of a big file; grep and "
                          "split_document work on one file's text, e.g. grep(p, context[path])")
         elif chunks > 1:
             lines.append(

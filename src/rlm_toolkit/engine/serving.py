@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import BudgetExceeded, ConfigError, OutputInvalid, ProviderError, ToolError
+from ..folders import FolderContext
 from ..providers.base import Completion, CompletionOptions, Message, Usage, estimate_tokens
 from ..sandbox.blob import EncodedContext
 from ..sandbox.worker.folder_view import READ_METHOD
@@ -49,7 +50,7 @@ class RequestServer:
         self.code_spans: list[Span] = []  # this run's code steps, in order
         self.result_spans: set[int] = set()  # spans whose results went to the worker
         self.issued: list[int] = []  # the spans of the request being served, in item order
-        self.files: Mapping[str, str] | None = None  # a folder context's files, read on demand
+        self.files: FolderContext | None = None  # a folder context's files, read on demand
 
     def begin_step(self, span: Span, iteration: int) -> None:
         """Requests that follow belong to the code step `span` of `iteration`."""
@@ -86,7 +87,8 @@ class RequestServer:
             path = str(args.get("path", ""))
             if path not in self.files:
                 raise KeyError(f"no text file {path!r} in the folder")
-            return await asyncio.to_thread(self.files.__getitem__, path)
+            return await asyncio.to_thread(self.files.read, path, _int(args.get("start")) or 0,
+                                           _int(args.get("size")))
         memory = self.tree.memory
         if method == "memory.search" and memory is not None:
             k = max(1, min(_int(args.get("k")) or 5, 50))

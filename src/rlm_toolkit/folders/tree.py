@@ -21,6 +21,8 @@ from ..errors import ConfigError
 from ..sandbox.worker.folder_view import FOLDER_KEY
 
 SNIFF_BYTES = 8_192
+#: The most one read brings into the REPL (a reply frame must hold it with room to spare).
+MAX_READ_BYTES = 128 * 1024 * 1024
 TOP_FOLDERS = 10
 SHOWN_PATHS = 30
 
@@ -78,6 +80,28 @@ class FolderContext(Mapping[str, str]):
         path = self._files[key]
         try:
             return path.read_text("utf-8", "replace")
+        except OSError as exc:
+            raise KeyError(f"{key}: cannot be read ({exc.strerror or exc})") from None
+
+    def read(self, key: str, start: int = 0, size: int | None = None) -> str:
+        """Part of a file: `size` bytes from byte `start` (None: to the end), as text.
+
+        ValueError for a whole file over MAX_READ_BYTES (what one read may carry to the
+        REPL): such a file is read in parts.
+        """
+        path = self._files[key]
+        if start < 0 or (size is not None and size < 0):
+            raise ValueError("start and size must be 0 or more")
+        total = self.sizes[key]
+        wanted = max(0, total - start) if size is None else size
+        if wanted > MAX_READ_BYTES:
+            raise ValueError(
+                f"{key} is {total:,} bytes; one read returns at most {MAX_READ_BYTES:,}: read "
+                f"it in parts with context.read({key!r}, start, size)")
+        try:
+            with path.open("rb") as handle:
+                handle.seek(start)
+                return handle.read(wanted).decode("utf-8", "replace")
         except OSError as exc:
             raise KeyError(f"{key}: cannot be read ({exc.strerror or exc})") from None
 

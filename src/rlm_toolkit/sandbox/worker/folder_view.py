@@ -20,9 +20,11 @@ def is_folder_listing(value: Any) -> bool:
 
 
 class FolderView(Mapping[str, str]):
-    """`context` for a folder: `list(context)`, `context[path]`, `context.sizes`, `.skipped`."""
+    """`context` for a folder: `list(context)`, `context[path]`, `context.read(path, start,
+    size)` for part of a big file, `context.sizes`, `context.skipped`."""
 
-    def __init__(self, listing: dict[str, Any], read: Callable[[str], Any]) -> None:
+    def __init__(self, listing: dict[str, Any],
+                 read: Callable[[str, int, int | None], Any]) -> None:
         files = listing.get("files", [])
         self.sizes: dict[str, int] = {str(p): int(n) for p, n in files}
         self.skipped: list[str] = [str(p) for p in listing.get("skipped", [])]
@@ -31,7 +33,13 @@ class FolderView(Mapping[str, str]):
     def __getitem__(self, path: str) -> str:
         if path not in self.sizes:
             raise KeyError(path)
-        return str(self._read(path))
+        return str(self._read(path, 0, None))
+
+    def read(self, path: str, start: int = 0, size: int | None = None) -> str:
+        """`size` bytes of the file from byte `start` (None: to the end), as text."""
+        if path not in self.sizes:
+            raise KeyError(path)
+        return str(self._read(path, int(start), None if size is None else int(size)))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.sizes)
@@ -48,4 +56,7 @@ def folder_view(value: Any, call_host: Callable[..., Any]) -> Any:
     """The context the REPL holds: a `FolderView` for a folder's listing, else `value`."""
     if not is_folder_listing(value):
         return value
-    return FolderView(value[FOLDER_KEY], lambda path: call_host(READ_METHOD, {"path": path}))
+    def read(path: str, start: int, size: int | None) -> Any:
+        return call_host(READ_METHOD, {"path": path, "start": start, "size": size})
+
+    return FolderView(value[FOLDER_KEY], read)
