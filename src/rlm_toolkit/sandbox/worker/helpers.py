@@ -249,3 +249,107 @@ def describe(value: Any) -> str:
         text = repr(value)
         return f"{kind} = {text[:60]}"
     return kind
+
+
+#: A line that starts an item: a word or two, a number, then ':', '.', ')', ']' or '-'
+#: ("Review 12:", "Ticket #7 -", "[3]"), or a date/time stamp (log lines).
+_ITEM_HEAD = re.compile(
+    r"^\s*(?P<word>[A-Za-z][A-Za-z _-]{0,24}?)?\s*(?P<hash>#|No\.?\s*)?\d+\s*(?P<sep>[:.)\]-])\s")
+_STAMP_HEAD = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[T ]?(\d{2}:\d{2}(:\d{2})?)?")
+#: A pattern needs this many lines to count as repeated items.
+MIN_ITEMS = 3
+
+
+@dataclass(frozen=True)
+class ItemPattern:
+    """Lines of a text that share a head: `regex` finds them, `count` of them, one `sample`."""
+
+    label: str
+    regex: str
+    count: int
+    sample: str
+
+    def __str__(self) -> str:
+        return f"{self.count} lines like {self.label!r} (e.g. {self.sample[:80]!r})"
+
+
+def _head_of(line: str) -> tuple[str, str] | None:
+    """The (label, regex) of the head that starts `line`, or None."""
+    m = _ITEM_HEAD.match(line)
+    if m is not None:
+        word = (m.group("word") or "").strip()
+        hashed = m.group("hash") or ""
+        sep = m.group("sep")
+        label = f"{word} {hashed.strip()}N{sep}".strip() if word else f"{hashed.strip()}N{sep}"
+        regex = (r"^\s*" + (re.escape(word) + r"\s*" if word else "")
+                 + (re.escape(hashed.strip()) + r"\s*" if hashed.strip() else "")
+                 + r"\d+\s*" + re.escape(sep))
+        return label, regex
+    if _STAMP_HEAD.match(line):
+        return "YYYY-MM-DD ...", r"^\s*\[?\d{4}-\d{2}-\d{2}"
+    return None
+
+
+def item_patterns(text: Any = None, *, _default: Any = "", min_count: int = MIN_ITEMS,
+                  limit: int = 5) -> list[ItemPattern]:
+    """The line heads that repeat in `text` (default: the context), most frequent first.
+
+    A head is a word and a number ("Review 12:", "Ticket #7 -") or a date stamp (log lines);
+    each `ItemPattern` has the regex that finds such lines, their count and a sample line.
+    """
+    source = lines_text(_default if text is None else text)
+    counts: dict[str, list[Any]] = {}
+    for line in source.splitlines():
+        head = _head_of(line)
+        if head is None:
+            continue
+        entry = counts.setdefault(head[1], [head[0], 0, line.strip()])
+        entry[1] += 1
+    found = [ItemPattern(label, regex, n, sample) for regex, (label, n, sample) in counts.items()
+             if n >= min_count]
+    found.sort(key=lambda p: -p.count)
+    return found[:limit]
+
+
+def find_items(text: Any = None, pattern: str | None = None, *, _default: Any = "",
+               max_chars: int = 4_000) -> list[Match]:
+    """The repeated items of `text` (default: the context): each starts at a line matching
+    `pattern` (a regex; default: the most frequent head found by `item_patterns`) and runs
+    to the next such line or a blank line, at most `max_chars` characters. Each is a `Match`
+    (its place in the context known)."""
+    value = _default if text is None else text
+    if pattern is None:
+        patterns = item_patterns(value)
+        if not patterns:
+            return []
+        pattern = patterns[0].regex
+    try:
+        regex = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"find_items: bad regex {pattern!r}: {exc}") from None
+    located = text is None  # offsets of some other text do not point into the context
+    source = lines_text(value)
+    items: list[Match] = []
+    start: int | None = None
+    start_line = 0
+    pos = 0
+
+    def close(end: int) -> None:
+        if start is None:
+            return
+        body = source[start:end].rstrip()[:max_chars]
+        items.append(Match(body, start=start if located else None,
+                           end=start + len(body) if located else None,
+                           line=start_line if located else None))
+
+    for number, raw in enumerate(source.splitlines(keepends=True), 1):
+        line = _strip_end(raw)
+        if regex.search(line):
+            close(pos)
+            start, start_line = pos, number
+        elif not line.strip() and start is not None:
+            close(pos)
+            start = None
+        pos += len(raw)
+    close(pos)
+    return items

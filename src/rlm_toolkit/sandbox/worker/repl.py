@@ -14,13 +14,23 @@ from typing import Any, Protocol
 from .channel import encode_value
 from .flow import FlowTracker, split_reply
 from .frames import ResultFrame, ValueFrame
-from .helpers import Match, Source, describe, grep, source_of, split_document
+from .helpers import (
+    Match,
+    Source,
+    describe,
+    find_items,
+    grep,
+    item_patterns,
+    source_of,
+    split_document,
+)
+from .mapping import MAP_BATCH, Mapped, classify, llm_map
 from .structured import ToolError, ToolStub, as_record, json_schema, solve
 
 PROTECTED = (
     "context", "llm", "llm_query", "llm_batch", "rlm_query", "rlm_batch",
     "FINAL", "FINAL_VAR", "SHOW_VARS", "split_document", "grep", "NOT_FOUND", "solve",
-    "ToolError",
+    "ToolError", "llm_map", "classify", "find_items", "item_patterns",
 )
 #: The answer that says the data does not hold what was asked (an honest "not found").
 NOT_FOUND = "The data does not say."
@@ -133,6 +143,10 @@ class Repl:
             "NOT_FOUND": NOT_FOUND,
             "solve": self.solve,
             "ToolError": ToolError,
+            "llm_map": self.llm_map,
+            "classify": self.classify,
+            "find_items": self.find_items,
+            "item_patterns": self.item_patterns,
             "__rlm_tools__": self.install_tools,
         }
         if memory:
@@ -167,6 +181,30 @@ class Repl:
         items, spans = split_reply(reply)
         return [as_record(r["json"]) if isinstance(r, dict) and "json" in r
                 else self.flow.tag(_item(r), s) for r, s in zip(items, spans, strict=True)]
+
+    def llm_map(self, items: Any, instruction: Any, schema: Any = None,
+                batch: int = MAP_BATCH) -> Mapped:
+        """Ask `instruction` about every item (one sub-call each, `batch` at a time).
+
+        Returns one result per item, in order (a checked Record with `schema`, else text);
+        an item whose call failed is None and its index is in `.failed` with the reason.
+        """
+        return llm_map(self.llm_batch, items, instruction, schema, batch)
+
+    def classify(self, items: Any, labels: Any, instruction: Any = "",
+                 batch: int = MAP_BATCH) -> Mapped:
+        """One of `labels` for every item (grammar-constrained); failed items are None."""
+        return classify(self.llm_batch, items, labels, instruction, batch)
+
+    def find_items(self, text: Any = None, pattern: str | None = None,
+                   max_chars: int = 4_000) -> list[Match]:
+        """The repeated items of `text` (default: context), e.g. every "Review N:" entry."""
+        return find_items(text, pattern, _default=self.originals["context"],
+                          max_chars=max_chars)
+
+    def item_patterns(self, text: Any = None) -> list[Any]:
+        """The line heads that repeat in `text` (default: context), with counts and samples."""
+        return item_patterns(text, _default=self.originals["context"])
 
     def solve(self, goal: Any, steps: list[Any] | None = None) -> str:
         """Plan, run each step as a fresh sub-call carrying the goal, then synthesise."""
