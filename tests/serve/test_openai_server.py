@@ -4,6 +4,7 @@ errors, and the API key."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -167,3 +168,22 @@ def test_with_an_api_key_requests_without_it_are_refused(model_server: OpenAISer
             model="rlm", messages=[{"role": "user", "content": "hi"}])
         assert reply.choices[0].message.content == PASS_REPLY
         assert httpx.get(url + "/models", timeout=10).status_code == 401
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_curl_plain_and_streaming(serve_url: str) -> None:
+    body = json.dumps({"model": "rlm", "messages": [{"role": "user", "content": "hi"}]})
+    done = subprocess.run(["curl", "-s", "--max-time", "60", serve_url + "/chat/completions",
+                           "-H", "content-type: application/json", "-d", body],
+                          capture_output=True, text=True, timeout=90)
+    assert json.loads(done.stdout)["choices"][0]["message"]["content"] == PASS_REPLY
+    streamed = json.dumps({"model": "rlm", "stream": True,
+                           "messages": [{"role": "user", "content": "hi"}]})
+    done = subprocess.run(["curl", "-sN", "--max-time", "60", serve_url + "/chat/completions",
+                           "-H", "content-type: application/json", "-d", streamed],
+                          capture_output=True, text=True, timeout=90)
+    events = [line.removeprefix("data: ") for line in done.stdout.splitlines() if line]
+    assert events[-1] == "[DONE]"
+    text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "")
+                   for e in events[:-1] if json.loads(e)["choices"])
+    assert text == PASS_REPLY
