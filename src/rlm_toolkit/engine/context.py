@@ -106,7 +106,8 @@ class ContextInfo:
             lines.append("- `context` maps each relative path to its text (read on access): "
                          "list(context), context[path], context.sizes[path] (bytes), "
                          "context.read(path, start, size) for part of a big file; grep and "
-                         "split_document work on one file's text, e.g. grep(p, context[path])")
+                         "split_document work on one file's text, e.g. grep(p, context[path]); "
+                         "rlm_query takes a file's text or a dict {path: context[path]}")
         elif chunks > 1:
             lines.append(
                 f"- too big to read at once: e.g. split_document(context, {DEFAULT_CHUNK_CHARS}) "

@@ -49,7 +49,8 @@ class FolderView(Mapping[str, str]):
 
     def __repr__(self) -> str:
         total = sum(self.sizes.values())
-        return f"<folder context: {len(self.sizes):,} text files, {total:,} bytes>"
+        return (f"<folder context: {len(self.sizes):,} text files, {total:,} bytes; give "
+                "rlm_query a file's text or a dict {path: context[path]}>")
 
 
 def folder_view(value: Any, call_host: Callable[..., Any]) -> Any:
