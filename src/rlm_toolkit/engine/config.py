@@ -20,6 +20,13 @@ _WHOLE_AT_LEAST_1 = ("max_iterations", "max_subcalls", "max_output_chars", "conc
                      "scratch_max_files", "otel_code_chars")
 
 
+#: The small-model strategies: getting unstuck, the answer-kind (next hop) check, and the
+#: guard against the worked example's answer and names never seen.
+SMALL_STRATEGIES = ("unstuck", "answer_kind", "leak_guard")
+#: How a run answers: always the RLM, the model read directly, or by the context's size.
+ROUTES = ("rlm", "direct", "auto")
+
+
 @dataclass(frozen=True)
 class RLMConfig:
     """Limits and behaviour of a run. Budgets (tokens, cost, sub-calls) cover the whole tree.
@@ -35,6 +42,9 @@ class RLMConfig:
     `otel`: send every span live over OpenTelemetry (extra `[otel]`; OTLP endpoint from the
     standard OTEL_EXPORTER_OTLP_* variables, or the application's own tracer provider);
     `otel_code_chars`: how much of a code step's code its span carries.
+    `small_strategies`: which small-model strategies are on (see SMALL_STRATEGIES).
+    `route`: "rlm" (the default), "direct" (one call with the whole text) or "auto" (direct
+    when the context's tokens fit in `route_share` of the root model's window).
     `pin_goal`: every sub-call and child run carries the user's query as its goal (a short
     fixed preamble), so a sub-model reading a slice knows what the answer is for.
     """
@@ -67,8 +77,12 @@ class RLMConfig:
     otel: bool = False
     otel_code_chars: int = 4_000
     pin_goal: bool = True
+    small_strategies: tuple[str, ...] = SMALL_STRATEGIES
+    route: str = "rlm"
+    route_share: float = 0.5
 
     def __post_init__(self) -> None:
+        self._check_small()
         for name in _WHOLE_AT_LEAST_1:
             _whole(name, getattr(self, name), minimum=1)
         _whole("max_depth", self.max_depth, minimum=0)
@@ -113,6 +127,21 @@ class RLMConfig:
             raise ConfigError(
                 f"RLMConfig.sandbox must be one of {', '.join(SANDBOX_MODES)}; got {self.sandbox!r}"
             )
+
+    def _check_small(self) -> None:
+        strategies = self.small_strategies
+        if isinstance(strategies, str) or not isinstance(strategies, (tuple, list)) or \
+                any(s not in SMALL_STRATEGIES for s in strategies):
+            raise ConfigError(
+                f"RLMConfig.small_strategies must be a tuple of {', '.join(SMALL_STRATEGIES)} "
+                f"(or empty for none), got {strategies!r}")
+        object.__setattr__(self, "small_strategies", tuple(strategies))
+        if self.route not in ROUTES:
+            raise ConfigError(f"RLMConfig.route must be one of {', '.join(ROUTES)} ('auto': "
+                              f"direct when the context fits in route_share of the model's "
+                              f"window), got {self.route!r}")
+        if not 0 < _number("route_share", self.route_share) <= 1:
+            raise ConfigError(f"RLMConfig.route_share must be in (0, 1], got {self.route_share!r}")
 
     def _check_privacy(self) -> None:
         if not isinstance(self.egress, str) or self.egress not in POLICIES:

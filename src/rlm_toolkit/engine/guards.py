@@ -88,3 +88,106 @@ def guessed_number_feedback(guessed: list[str]) -> str:
     """The message for an answer with guessed numbers."""
     shown = ", ".join(guessed[:5])
     return GUESSED_NUMBER.format(numbers=shown, s="" if len(guessed) > 1 else "s")
+
+
+# --- answers that cannot be right: the worked example's, names never seen, a middle hop ---
+
+_NAME = re.compile(r"\b[A-Z][a-zA-Z'-]{2,}\b")
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "ten", "none", "no ")
+_PLACE_WORDS = ("town", "city", "village", "country", "region", "province", "county", "state",
+                "island", "district", "place")
+_HOW_MANY = re.compile(r"\b(how many|how much|number of|count of|how often)\b", re.IGNORECASE)
+_WHICH_PLACE = re.compile(r"\b(?:which|what|in which|in what)\s+(" + "|".join(_PLACE_WORDS)
+                          + r")\b", re.IGNORECASE)
+_LINKS = re.compile(r"^[^.;\n]{0,20}?\b(lies|is|are|was|sits|stands|located|found|belongs?|"
+                    r"moved|kept)\b[^.;\n]{0,40}?\b(in|within|to|at|of)\b", re.IGNORECASE)
+#: Answers longer than this many words are prose, not a name to check.
+SHORT_ANSWER_WORDS = 6
+#: Occurrences of an answer looked at in the data.
+MAX_OCCURRENCES = 50
+
+
+def answer_kind(query: str) -> tuple[str, str] | None:
+    """What the question asks for: ("number", "") or ("place", "town"), or None when unclear."""
+    if _HOW_MANY.search(query):
+        return "number", ""
+    m = _WHICH_PLACE.search(query)
+    if m is not None:
+        return "place", m.group(1).lower()
+    return None
+
+
+def _bare(answer: str) -> str:
+    text = answer.strip().strip(".\"'` ")
+    return re.sub(r"^(the|a|an)\s+", "", text, flags=re.IGNORECASE)
+
+
+def repeats_example(answer: str, examples: Iterable[str]) -> bool:
+    """True when the answer is (or holds as a whole word) a worked example's literal value."""
+    bare = _bare(answer).lower()
+    for value in examples:
+        low = value.lower()
+        if bare == low or re.search(rf"\b{re.escape(low)}\b", bare):
+            return True
+    return False
+
+
+def unseen_names(answer: str, seen: Iterable[str], source: str) -> list[str]:
+    """Capitalised names in a short answer that occur in no output, the question or the data."""
+    if len(answer.split()) > SHORT_ANSWER_WORDS:
+        return []
+    seen_text = "\n".join(seen).lower()
+    low_source = source.lower()
+    return [name for name in _NAME.findall(answer)
+            if name.lower() not in seen_text and name.lower() not in low_source]
+
+
+def next_hop(query: str, answer: str, source: str) -> str | None:
+    """Feedback when the answer is not of the kind asked: no number for "how many", or a
+    name that the data itself places in a town/city/... (an intermediate entity). None if fine.
+    """
+    kind = answer_kind(query)
+    bare = _bare(answer)
+    if kind is None or not bare:
+        return None
+    if kind[0] == "number":
+        low = bare.lower()
+        if any(c.isdigit() for c in low) or any(low.startswith(w) for w in _NUMBER_WORDS):
+            return None
+        return WRONG_KIND_NUMBER.format(answer=bare[:80])
+    if len(bare) > 60:
+        return None
+    low_source, target = source.lower(), bare.lower()
+    pos, looked = low_source.find(target), 0
+    while pos != -1 and looked < MAX_OCCURRENCES:
+        after = low_source[pos + len(target): pos + len(target) + 80]
+        if _LINKS.search(after) and (kind[1] in after or any(w in after for w in _PLACE_WORDS)):
+            return NEXT_HOP.format(answer=bare[:80], kind=kind[1], pattern=re.escape(bare))
+        pos, looked = low_source.find(target, pos + 1), looked + 1
+    return None
+
+
+WRONG_KIND_NUMBER = (
+    "The question asks for a number, but your answer {answer!r} is not one. Count with code "
+    "(for example len(find_items()) or classify(items, labels).count(label)) and answer with "
+    "the number."
+)
+NEXT_HOP = (
+    "Your answer {answer!r} is not a {kind}: the text says where {answer!r} is. Search for it "
+    "next, e.g. print(grep(r\"{pattern}\")), and answer with the {kind} that line names."
+)
+EXAMPLE_ANSWER = (
+    "Your answer repeats the worked example of the instructions, not the data. Search the "
+    "text for the question's own words and answer with what the output shows."
+)
+UNSEEN_NAME = (
+    "Your answer names {names}, which appear{s} in no output you have seen and not in the "
+    "data. Do not guess: print the line that holds the answer, then answer with what it shows. "
+    "If the data does not say, answer FINAL(NOT_FOUND)."
+)
+
+
+def unseen_name_feedback(names: list[str]) -> str:
+    """The message for an answer with names the model never saw."""
+    return UNSEEN_NAME.format(names=", ".join(names[:5]), s="" if len(names) > 1 else "s")

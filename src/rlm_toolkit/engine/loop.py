@@ -34,13 +34,14 @@ from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
 from .kept import RESET_ANSWER
 from .parsing import find_text_final, parse_reply
-from .prompts_small import SMALL_SYSTEM_PROMPT, is_small_model
+from .prompts_small import EXAMPLE_VALUES, SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
 from .schema import OutputSchema
 from .serving import DEFAULT_REPLY_TOKENS, TRACE_TEXT_LIMIT, RequestServer
 from .state import RunState
 from .step import StepOutcome, format_step, step_output, turn_summary
 from .tree import RunTree
+from .unstuck import STUCK_AFTER, unstuck_message
 
 ANSWER_NOW_SEEN_CHARS = 6_000
 #: The code (and its output) given to the verifier as the evidence of a computed answer.
@@ -236,6 +237,8 @@ class Run:
             feedback.append(format_step(step, self.tree.config.max_output_chars))
             if repeated:
                 feedback.append(guards.REPEATED_CODE)
+            if note := self._unstuck(repeated, step_output(step), it):
+                feedback.append(note)
             if step.answer.get("content"):
                 state.partial = str(step.answer["content"])
             if step.final is not None:
@@ -278,13 +281,56 @@ class Run:
                 return StepOutcome(str(step.final["value"]), feedback, cite=step.cite)
         return StepOutcome(text_final.value, feedback)
 
+    def _unstuck(self, repeated: bool, output: str, it: int) -> str | None:
+        """After STUCK_AFTER repeats in a row (same code or same output), in small-model mode,
+        what the model has not tried (or, near the end, a request for its best answer)."""
+        state = self.state
+        same = bool(output.strip()) and output == state.last_output
+        state.last_output = output
+        state.stuck = state.stuck + 1 if repeated or same else 0
+        if not self.small or "unstuck" not in self.tree.config.small_strategies \
+                or state.stuck < STUCK_AFTER:
+            return None
+        state.stuck = 0
+        left = self.tree.config.max_iterations - it
+        return unstuck_message(self.source.text, state.codes, left)
+
+    def _small_check(self, outcome: StepOutcome) -> str | None:
+        """The small-model checks of a final (each once a run): the worked example's answer,
+        names never seen, and an answer not of the kind asked (a middle hop)."""
+        state, final = self.state, outcome.final or ""
+        strategies = self.tree.config.small_strategies
+        if is_not_found(final):
+            return None
+        used = state.small_checks_used
+        if "leak_guard" in strategies and "example" not in used and \
+                guards.repeats_example(final, EXAMPLE_VALUES):
+            used.add("example")
+            return guards.EXAMPLE_ANSWER
+        if "leak_guard" in strategies and "names" not in used:
+            seen = outcome.seen_before if outcome.final_code else state.seen
+            names = guards.unseen_names(final, [seen, self.query], self.source_text)
+            if names:
+                used.add("names")
+                return guards.unseen_name_feedback(names)
+        if "answer_kind" in strategies and "kind" not in used:
+            hop = guards.next_hop(self.query, final, self.source_text)
+            if hop is not None:
+                used.add("kind")
+                return hop
+        return None
+
     def _refusal(self, outcome: StepOutcome) -> str | None:
         """Feedback that rejects the outcome's final (each guard fires once a run), or None."""
         state, final = self.state, outcome.final or ""
         if not state.code_ran and not state.first_turn_guard_used:
             state.first_turn_guard_used = True
             return prompts.FIRST_TURN_GUARD
-        if not self.small or state.small_guard_used:
+        if not self.small:
+            return None
+        if (check := self._small_check(outcome)) is not None:
+            return check
+        if state.small_guard_used:
             return None
         if final.strip() == self.query.strip() or guards.copies_prompt(final, self.prompt_text):
             state.small_guard_used = True

@@ -23,23 +23,36 @@ Reply with exactly one ```repl code block. It runs and you see what it prints.
 Available in the REPL:
 - grep(pattern) returns the matching lines as "L<line>: text" (regex, case-insensitive)
 - context[a:b] is a slice of the text, len(context) its size
-- llm(prompt) asks a helper model; it cannot see `context`, so put a short piece of the text \
-(under 6000 characters) in the prompt
+- item_patterns() lists repeated lines ("Review N:", "Ticket N:", dated log lines) with counts
+- find_items() returns those repeated items (each with its following lines)
+- classify(items, labels) gives one label per item; llm_map(items, question) one answer each
+- llm(prompt) asks a helper model about a short piece of text you put in the prompt
 
-Example. Question: "Which city hosts the annual lantern fair?"
-Step 1, search for words from the question:
+Example 1. Question: "Which region is the blue kettle made in?"
 ```repl
-hits = grep(r"lantern|fair")
-print(len(hits))
-print(hits[:10])
+print(grep(r"blue kettle"))
 ```
-Step 2, after reading the printed lines, answer with what they show:
+Output: L88: The blue kettle is made by the Tarn guild.
+The answer names a guild, not a region: search for the guild next.
 ```repl
-FINAL("Ostrava", cite=[hits[0]])
+hits = grep(r"Tarn guild")
+print(hits)
+```
+Then answer with the name printed there: FINAL(name, cite=[hits[0]]).
+
+Example 2. Question: "How many of the reports are late?"
+```repl
+print(item_patterns())
+items = find_items()
+labels = classify(items, ["late", "on time"])
+FINAL(labels.count("late"))
 ```
 
 Rules: never assign to `context`; print only short results; never guess a name or number \
 that you have not seen printed. If the text does not say, answer FINAL(NOT_FOUND). """ + SMALL_UNTRUSTED_NOTE
+
+#: Literal answers of the worked examples: a final answer must never repeat them.
+EXAMPLE_VALUES = ("Tarn", "Tarn guild", "blue kettle")
 
 _SIZE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*b(?![a-z])", re.IGNORECASE)
 _SMALL_FAMILIES = ("tinyllama", "smollm", "qwen2.5-0.5", "qwen2.5-coder-0.5", "gemma-2b",

@@ -22,6 +22,7 @@ from ..tools import ToolBox, ToolsSpec
 from ..trace.otel import OTelExporter
 from .config import RLMConfig
 from .context import check_memory_limit, prepare_context_async
+from .direct import DirectRun, route_for
 from .events import Event, EventHandler
 from .grounding import SubCallJudge
 from .kept import KeptRepl
@@ -177,8 +178,12 @@ class RLM:
         )
         tree.trace.listener = (ScrubbedListener(exporter, egress)
                                if exporter is not None and egress.redacting else exporter)
-        run = (Run(tree, prepared, query or "", output=schema) if code is None
-               else ProgramRun(tree, prepared, code, program_name))
+        direct = code is None and schema is None and keep is None and \
+            route_for(cfg, prepared.text(), self.root.context_window) == "direct"
+        run = (ProgramRun(tree, prepared, code, program_name) if code is not None
+               else DirectRun(tree, prepared, query or "") if direct
+               else Run(tree, prepared, query or "", output=schema))
+        tree.trace.metadata["route"] = "direct" if direct else "rlm"
         tree.goal = query or ""
         tree.kept = keep
         try:

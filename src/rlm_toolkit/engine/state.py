@@ -39,6 +39,9 @@ class RunState:
         evidence_code: the code recorded as the evidence of a computed answer.
         output_retry_used: a final answer that did not match the output schema was sent back.
         output: the validated typed value of the accepted final answer (`output=`).
+        stuck: steps in a row whose code or output repeated an earlier one.
+        last_output: what the latest code step printed (to see an unchanged output).
+        small_checks_used: the small-model answer checks that fired already (once each).
     """
 
     code_ran: bool = False
@@ -58,6 +61,9 @@ class RunState:
     evidence_code: str = ""
     output_retry_used: bool = False
     output: Any = None
+    stuck: int = 0
+    last_output: str = ""
+    small_checks_used: set[str] = field(default_factory=set)
 
     def saw(self, output: str) -> None:
         """Record output the model is shown."""

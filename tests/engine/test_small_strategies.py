@@ -1,0 +1,135 @@
+"""Small-model strategies seen from a run: getting unstuck, the answer-kind (next hop) check,
+the worked example's answer refused, names never seen refused, and routing."""
+
+from __future__ import annotations
+
+import re
+
+from rlm_toolkit import RLMConfig
+from rlm_toolkit.engine import guards
+from rlm_toolkit.engine.direct import DIRECT_SYSTEM, choose_route
+from rlm_toolkit.engine.prompts_small import EXAMPLE_VALUES, SMALL_SYSTEM_PROMPT
+from rlm_toolkit.errors import ConfigError
+from rlm_toolkit.testing import ScriptedLLM
+from tests.helpers import make_rlm, repl
+
+SMALL = "ollama/qwen2.5:1.5b"
+REVIEWS = "\n".join(f"Review {i}: the lamp {'failed' if i % 5 == 0 else 'is fine'}."
+                    for i in range(1, 31))
+FILLER = "\n".join(f"Line {i}: the weather was mild that day." for i in range(300))
+TWO_HOP = (FILLER + "\nIn 1820, the Silver Compass was moved to the Vesk Archive for "
+           "safekeeping.\n" + FILLER + "\nThe Vesk Archive stands in the city of Brno.\n" + FILLER)
+
+
+def told(llm: ScriptedLLM, call: int) -> str:
+    """What the root model was told last before its `call`-th request (0-based)."""
+    return str(llm.requests[call][-1]["content"])
+
+
+def test_repeating_code_twice_shows_the_structure_and_unused_helpers() -> None:
+    same = repl('print(grep("negative"))')
+    root = ScriptedLLM([same, same, same, repl('FINAL(NOT_FOUND)')], name=SMALL)
+    make_rlm(root).run(context=REVIEWS, query="How many reviews are negative?")
+    assert "Review N:" not in told(root, 2)  # one repeat: a nudge only
+    third = told(root, 3)
+    assert guards.REPEATED_CODE in third
+    assert "30 lines like 'Review N:'" in third
+    assert "classify(items, labels)" in third and "find_items()" in third
+
+
+def test_unchanged_output_counts_as_repeating() -> None:
+    root = ScriptedLLM([repl('print(len(grep("lamp")))'), repl('print(len(grep("LAMP")))'),
+                        repl('print(len(grep("lamp.")))'), repl('FINAL(NOT_FOUND)')], name=SMALL)
+    make_rlm(root).run(context=REVIEWS, query="How many reviews are negative?")
+    assert "Review N:" in told(root, 3)
+
+
+def test_a_stuck_run_near_its_end_is_asked_for_its_best_answer() -> None:
+    same = repl('print(grep("negative"))')
+    root = ScriptedLLM([same, same, same, repl('FINAL(NOT_FOUND)')], name=SMALL)
+    make_rlm(root, max_iterations=4).run(context=REVIEWS, query="How many are negative?")
+    assert "answer now with the best answer" in told(root, 3)
+
+
+def test_unstuck_can_be_turned_off() -> None:
+    same = repl('print(grep("negative"))')
+    root = ScriptedLLM([same, same, same, repl('FINAL(NOT_FOUND)')], name=SMALL)
+    make_rlm(root, small_strategies=()).run(context=REVIEWS, query="How many are negative?")
+    assert "Review N:" not in told(root, 3)
+
+
+def test_an_intermediate_entity_is_sent_on_to_the_next_hop() -> None:
+    root = ScriptedLLM([
+        repl('print(grep("Silver Compass"))'),
+        repl('FINAL("the Vesk Archive")'),
+        repl('print(grep("Vesk Archive"))'),
+        repl('FINAL("Brno")'),
+    ], name=SMALL)
+    result = make_rlm(root).run(context=TWO_HOP, query="In which city is the Silver Compass kept?")
+    assert result.answer == "Brno" and result.status == "success"
+    hop = told(root, 2)
+    assert "'Vesk Archive' is not a city" in hop and 'grep(r"Vesk\\ Archive")' in hop
+
+
+def test_a_count_question_needs_a_number() -> None:
+    root = ScriptedLLM([repl('print(grep("failed"))'), repl('FINAL("the lamps")'),
+                        repl('FINAL(len(grep("failed")))')], name=SMALL)
+    result = make_rlm(root).run(context=REVIEWS, query="How many reviews say the lamp failed?")
+    assert result.answer == "6"
+    assert "asks for a number" in told(root, 2)
+
+
+def test_the_worked_examples_answer_is_refused() -> None:
+    root = ScriptedLLM([repl('print(grep("Compass"))'), repl('FINAL("Tarn")'),
+                        repl('FINAL("Brno")')], name=SMALL)
+    result = make_rlm(root).run(context=TWO_HOP, query="In which city is the Silver Compass?")
+    assert guards.EXAMPLE_ANSWER in told(root, 2)
+    assert result.answer == "Brno"
+
+
+def test_a_name_never_seen_is_refused() -> None:
+    root = ScriptedLLM([repl('print(grep("Compass"))'), repl('FINAL("London")'),
+                        repl('FINAL(NOT_FOUND)')], name=SMALL)
+    make_rlm(root).run(context=TWO_HOP, query="Who made the Silver Compass?")
+    assert "Your answer names London" in told(root, 2)
+
+
+def test_the_example_answers_cannot_leak_from_the_prompt() -> None:
+    # every FINAL in the prompt gives a variable or NOT_FOUND, never a literal answer
+    finals = re.findall(r"FINAL\(([^)]*)", SMALL_SYSTEM_PROMPT)
+    assert finals and not any(f.strip().startswith(("'", '"')) for f in finals)
+    assert all(v in SMALL_SYSTEM_PROMPT for v in EXAMPLE_VALUES)
+    assert "Ostrava" not in SMALL_SYSTEM_PROMPT
+
+
+def test_route_direct_answers_in_one_call_with_the_text() -> None:
+    root = ScriptedLLM(["Brno"], name=SMALL)
+    result = make_rlm(root, route="direct").run(context=TWO_HOP, query="Which city?")
+    assert result.answer == "Brno" and root.calls == 1
+    assert root.requests[0][0]["content"] == DIRECT_SYSTEM
+    assert "The Vesk Archive stands in the city of Brno." in told(root, 0)
+    assert result.trace.metadata["route"] == "direct"
+
+
+def test_route_auto_reads_directly_only_what_fits() -> None:
+    fits = ScriptedLLM(["Brno"], name=SMALL, context_window=128_000)
+    make_rlm(fits, route="auto").run(context=TWO_HOP, query="Which city?")
+    assert fits.requests[0][0]["content"] == DIRECT_SYSTEM
+    tight = ScriptedLLM([repl('print(grep("Brno"))'), repl('FINAL("Brno")')], name=SMALL,
+                        context_window=8_000)
+    make_rlm(tight, route="auto").run(context=TWO_HOP, query="Which city?")
+    assert tight.requests[0][0]["content"] == SMALL_SYSTEM_PROMPT
+
+
+def test_route_choice_and_its_config() -> None:
+    assert choose_route(RLMConfig(), 10, 100_000) == "rlm"
+    assert choose_route(RLMConfig(route="auto"), 40_000, 100_000) == "direct"
+    assert choose_route(RLMConfig(route="auto", route_share=0.25), 40_000, 100_000) == "rlm"
+    assert choose_route(RLMConfig(route="auto"), 10, None) == "rlm"
+    for bad in ({"route": "fast"}, {"route_share": 0}, {"small_strategies": ("magic",)}):
+        try:
+            RLMConfig(**bad)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            assert str(next(iter(bad))) in str(exc)
+        else:
+            raise AssertionError(f"{bad} accepted")
