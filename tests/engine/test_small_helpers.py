@@ -34,6 +34,10 @@ def test_tickets_and_log_lines_are_items_too() -> None:
     log = "\n".join(f"2024-03-0{i % 9 + 1} 10:00:{i:02d} ERROR disk {i}" for i in range(12))
     assert item_patterns(log)[0].count == 12
     assert [str(x) for x in find_items(log)][:1] == ["2024-03-01 10:00:00 ERROR disk 0"]
+    records = "Header line.\n" + "\n".join(
+        f"Date: May {i:02d}, 2023 || User: {i} || Instance: question {i}?" for i in range(1, 9))
+    assert str(item_patterns(records)[0]).startswith("8 lines like 'Date: ...'")
+    assert len(find_items(records)) == 8
     assert item_patterns("just prose\nwith no items\n") == []
 
 

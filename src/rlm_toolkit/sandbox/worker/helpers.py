@@ -256,6 +256,8 @@ def describe(value: Any) -> str:
 _ITEM_HEAD = re.compile(
     r"^\s*(?P<word>[A-Za-z][A-Za-z _-]{0,24}?)?\s*(?P<hash>#|No\.?\s*)?\d+\s*(?P<sep>[:.)\]-])\s")
 _STAMP_HEAD = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[T ]?(\d{2}:\d{2}(:\d{2})?)?")
+#: A record line that starts with a field name ("Date: ... || User: ...").
+_FIELD_HEAD = re.compile(r"^\s*(?P<field>[A-Z][A-Za-z _-]{0,24}):\s")
 #: A pattern needs this many lines to count as repeated items.
 MIN_ITEMS = 3
 
@@ -287,6 +289,10 @@ def _head_of(line: str) -> tuple[str, str] | None:
         return label, regex
     if _STAMP_HEAD.match(line):
         return "YYYY-MM-DD ...", r"^\s*\[?\d{4}-\d{2}-\d{2}"
+    field_head = _FIELD_HEAD.match(line)
+    if field_head is not None:
+        name = field_head.group("field").strip()
+        return f"{name}: ...", r"^\s*" + re.escape(name) + r":"
     return None
 
 
