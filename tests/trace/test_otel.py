@@ -262,8 +262,8 @@ def test_without_the_extra_a_one_line_hint(monkeypatch: pytest.MonkeyPatch) -> N
     assert "pip install 'rlm-toolkit[otel]'" in str(info.value)
 
 
-def test_cli_otel_flag_sends_the_run(tmp_path: Path) -> None:
-    """`rlm run --otel` reaches the exporter: with the extra hidden it fails with the hint."""
+def test_rlm_run_otel_without_the_extra_says_so_in_one_line(tmp_path: Path) -> None:
+    """`rlm run --otel` with the extra hidden fails with the hint, not a traceback."""
     ctx = tmp_path / "ctx.txt"
     ctx.write_text("data")
     hide = tmp_path / "hide"
