@@ -73,5 +73,20 @@ def test_memory_summaries_written_by_an_rlm_are_redacted() -> None:
     report = memory.consolidate()
     assert report.llm_calls == sub.calls > 0
     assert EMAIL not in text_of(sub.requests) and "<EMAIL_1>" in text_of(sub.requests)
-    assert rlm.summary_egress is not None
-    assert rlm.summary_egress.audit.to_dict()["redactions"]["EMAIL"] >= 12
+    assert rlm.direct_egress is not None
+    assert rlm.direct_egress.audit.to_dict()["redactions"]["EMAIL"] >= 12
+
+
+async def test_a_plain_chat_call_outside_a_run_is_redacted_and_restored() -> None:
+    """`rlm.complete` (the HTTP server's pass-through) passes the gate like a run's prompts."""
+    from rlm_toolkit.providers.base import CompletionOptions
+
+    root = ScriptedLLM(lambda m: "Noted, I will write to <EMAIL_1>.")
+    rlm = RLM(root, ScriptedLLM(["unused"]), RLMConfig(redact=["email"]))
+    reply = await rlm.complete([{"role": "user", "content": f"Remember {EMAIL}"}],
+                               CompletionOptions())
+    assert root.requests == [[{"role": "user", "content": "Remember <EMAIL_1>"}]]
+    assert reply.text == f"Noted, I will write to {EMAIL}."
+    assert rlm.direct_egress is not None
+    assert rlm.direct_egress.audit.to_dict()["providers"]["scripted/model"]["purposes"] == {
+        "root": 1}

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..folders import FolderContext
 from ..privacy import Egress, ScrubbedListener
 from ..providers import resolve
-from ..providers.base import Provider
+from ..providers.base import Completion, CompletionOptions, Message, Provider
 from ..providers.resilience import for_purpose
 from ..tools import ToolBox, ToolsSpec
 from ..trace.otel import OTelExporter
@@ -77,8 +77,8 @@ class RLM:
         self.tools = ToolBox(tools) if tools else None
         self._provider_opts = opts
         self._judges: dict[str, Provider] = {}
-        self._summary_gate: Provider | None = None
-        self.summary_egress: Egress | None = None  # the audit of memory summaries' calls
+        # The gate of calls made outside a run (memory summaries, a plain chat): its audit.
+        self.direct_egress: Egress | None = None
         if remember and memory is None:
             raise ConfigError("remember=True needs a memory: RLM(..., memory=HierarchicalMemory())")
 
@@ -222,15 +222,22 @@ class RLM:
 
         return Session(self, context, **options)
 
+    def _direct(self) -> Egress:
+        if self.direct_egress is None:
+            cfg = self.config
+            self.direct_egress = Egress(cfg.egress, cfg.redact, "", cfg.egress_max_verbatim)
+        return self.direct_egress
+
     @property
     def summary_model(self) -> Provider:
         """The sub model behind an egress gate of this RLM's config, for a memory's summaries
-        (`HierarchicalMemory(llm=rlm)`); what it sent is audited in `summary_egress`."""
-        if self._summary_gate is None:
-            cfg = self.config
-            self.summary_egress = Egress(cfg.egress, cfg.redact, "", cfg.egress_max_verbatim)
-            self._summary_gate = self.summary_egress.gate(self.sub, "sub")
-        return self._summary_gate
+        (`HierarchicalMemory(llm=rlm)`); what it sent is audited in `direct_egress`."""
+        return self._direct().gate(self.sub, "sub")
+
+    async def complete(self, messages: list[Message], options: CompletionOptions) -> Completion:
+        """One plain call to the root model (no REPL, no context) through this RLM's egress
+        gate: redacted as a run's prompts are, replies restored, audited in `direct_egress`."""
+        return await self._direct().gate(self.root, "root").complete(messages, options)
 
     def run(
         self,

@@ -143,7 +143,7 @@ class Service:
                             on_token: Callable[[str], None] | None) -> Reply:
         options = CompletionOptions(temperature=request.temperature,
                                     max_tokens=request.max_tokens, on_token=on_token)
-        completion = await rlm.root.complete(request.messages, options)
+        completion = await rlm.complete(request.messages, options)  # through the egress gate
         finish = "length" if completion.finish_reason == "length" else "stop"
         return Reply(completion.text, completion.usage, finish, {"routed": "pass-through"})
 
