@@ -213,3 +213,19 @@ def test_solve_runs_from_a_program_without_a_root_model() -> None:
     assert result.answer == "Revenue grew 3 percent."
     assert [s.name for s in result.trace.spans("llm")] == [
         "solve step 1: read report 3", "solve: synthesis"]
+
+
+def test_a_schema_that_is_not_valid_is_refused_and_costs_nothing() -> None:
+    sub = ScriptedLLM(lambda m: "fine")
+    root = ScriptedLLM([
+        repl("try:\n    llm('x', schema={'type': 'no-such-type'})\n"
+             "except RuntimeError as e:\n    print('refused:', e)"),
+        repl("print(llm('y'))"),
+        repl("FINAL('x')"),
+    ])
+    result = make_rlm(root, sub, max_subcalls=1).run(context=DOC, query=QUERY)
+    assert "refused: ValueError: the output JSON schema is not valid" in \
+        root.requests[1][-1]["content"]
+    assert "fine" in root.requests[2][-1]["content"]  # the refused call held no budget
+    assert sub.calls == 1
+    assert result.subcalls == 1 and result.status == "success"

@@ -124,12 +124,12 @@ class RequestServer:
 
     async def llm_calls(self, texts: list[str], options: dict[str, Any]) -> list[Any]:
         """Plain sub-calls, in parallel; each result is the text or {"error": why}."""
+        schema = _schema(options.get("schema"))  # a bad schema is refused before any claim
         self._claim(len(texts))
         cfg = self.tree.config
         max_tokens = _int(options.get("max_tokens")) or cfg.sub_max_tokens
         reply_tokens = max_tokens or DEFAULT_REPLY_TOKENS
         reservations = self._reserve([estimate_tokens(p) + reply_tokens for p in texts])
-        schema = _schema(options.get("schema"))
         opts = CompletionOptions(
             temperature=_float(options.get("temperature"), cfg.temperature), max_tokens=max_tokens,
             json_schema=None if schema is None else schema.json_schema,
