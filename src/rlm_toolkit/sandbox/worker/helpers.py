@@ -262,7 +262,7 @@ _FIELD_HEAD = re.compile(r"^\s*(?P<field>[A-Z][A-Za-z _-]{0,24}):\s")
 MIN_ITEMS = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ItemPattern:
     """Lines of a text that share a head: `regex` finds them, `count` of them, one `sample`."""
 
@@ -273,6 +273,8 @@ class ItemPattern:
 
     def __str__(self) -> str:
         return f"{self.count} lines like {self.label!r} (e.g. {self.sample[:80]!r})"
+
+    __repr__ = __str__  # a printed list reads as the model needs it
 
 
 def _head_of(line: str) -> tuple[str, str] | None:
