@@ -3,7 +3,12 @@ the worked example's answer refused, names never seen refused, and routing."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from rlm_toolkit import RLMConfig
 from rlm_toolkit.engine import guards
@@ -133,3 +138,29 @@ def test_route_choice_and_its_config() -> None:
             assert str(next(iter(bad))) in str(exc)
         else:
             raise AssertionError(f"{bad} accepted")
+
+
+def _quality_bench() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "quality_bench", Path(__file__).resolve().parents[2] / "bench" / "quality.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_quality_grid_turns_each_strategy_off_by_name() -> None:
+    bench = _quality_bench()
+    model = ScriptedLLM(["unused"], name=SMALL)
+    methods = bench.methods_for(["direct", "rlm", "rlm-none", "rlm-no-unstuck"], model,
+                                16_384, 8)
+    assert [m.name for m in methods] == ["direct", "rlm", "rlm-none", "rlm-no-unstuck"]
+    assert methods[1].config["small_strategies"] == ("unstuck", "answer_kind", "leak_guard")
+    assert methods[2].config["small_strategies"] == ()
+    assert methods[3].config["small_strategies"] == ("answer_kind", "leak_guard")
+    with pytest.raises(SystemExit, match="unknown method 'rlm-no-magic'"):
+        bench.methods_for(["rlm-no-magic"], model, 16_384, 8)
+    cells = bench.grid(["sniah", "multihop"], [8_000, 32_000], 2)
+    assert [c.id for c in cells[:4]] == ["sniah-8000-s0", "multihop-8000-s0",
+                                         "sniah-32000-s0", "multihop-32000-s0"]
+    assert len(cells) == 8
