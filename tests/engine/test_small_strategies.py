@@ -164,3 +164,11 @@ def test_the_quality_grid_turns_each_strategy_off_by_name() -> None:
     assert [c.id for c in cells[:4]] == ["sniah-8000-s0", "multihop-8000-s0",
                                          "sniah-32000-s0", "multihop-32000-s0"]
     assert len(cells) == 8
+
+
+def test_a_place_of_the_kind_asked_is_not_sent_on() -> None:
+    text = "The fair is held in Brno.\nBrno is in the country of Moravia-Land.\n"
+    assert guards.next_hop("Which city hosts the fair?", "Brno", text) is None
+    assert guards.next_hop("Which city hosts the fair?", "The Vesk Archive",
+                           "The Vesk Archive stands in the city of Brno.") is not None
+    assert guards.next_hop("Who hosts the fair?", "Brno", text) is None

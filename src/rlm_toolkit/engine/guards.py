@@ -162,7 +162,7 @@ def next_hop(query: str, answer: str, source: str) -> str | None:
     pos, looked = low_source.find(target), 0
     while pos != -1 and looked < MAX_OCCURRENCES:
         after = low_source[pos + len(target): pos + len(target) + 80]
-        if _LINKS.search(after) and (kind[1] in after or any(w in after for w in _PLACE_WORDS)):
+        if _LINKS.search(after) and re.search(rf"\b{kind[1]}\b", after):
             return NEXT_HOP.format(answer=bare[:80], kind=kind[1], pattern=re.escape(bare))
         pos, looked = low_source.find(target, pos + 1), looked + 1
     return None
