@@ -14,7 +14,7 @@ from rlm_toolkit import RLMConfig
 from rlm_toolkit.engine import guards
 from rlm_toolkit.engine.direct import DIRECT_SYSTEM, choose_route
 from rlm_toolkit.engine.prompts_small import EXAMPLE_VALUES, SMALL_SYSTEM_PROMPT
-from rlm_toolkit.errors import ConfigError
+from rlm_toolkit.errors import ConfigError, ProviderError
 from rlm_toolkit.testing import ScriptedLLM
 from tests.helpers import make_rlm, repl
 
@@ -172,3 +172,10 @@ def test_a_place_of_the_kind_asked_is_not_sent_on() -> None:
     assert guards.next_hop("Which city hosts the fair?", "The Vesk Archive",
                            "The Vesk Archive stands in the city of Brno.") is not None
     assert guards.next_hop("Who hosts the fair?", "Brno", text) is None
+
+
+def test_a_failed_direct_call_ends_the_run_with_a_message() -> None:
+    root = ScriptedLLM([ProviderError("prompt of 90,000 tokens exceeds the window")], name=SMALL)
+    result = make_rlm(root, route="direct").run(context=TWO_HOP, query="Which city?")
+    assert result.status == "error"
+    assert result.error is not None and "route='rlm'" in result.error

@@ -7,6 +7,7 @@ reading it directly can beat writing code over it. `RLMConfig.route` forces eith
 
 from __future__ import annotations
 
+from ..errors import AuthenticationError, BudgetExceeded, ProviderError, ProviderUnreachable
 from ..providers.base import Message, estimate_tokens
 from ..sandbox import Worker
 from ..trace import Span
@@ -44,7 +45,17 @@ class DirectRun(Run):
              "content": f"Document:\n{self.source_text}\n\nQuestion: {self.query}"},
         ]
         span.attrs["prompt"] = messages
-        completion = await self._root_call(messages, span)
+        try:
+            completion = await self._root_call(messages, span)
+        except BudgetExceeded as exc:
+            span.finish(error=str(exc))
+            return Ending(exc.limit, error=str(exc))
+        except ProviderError as exc:
+            if isinstance(exc, (ProviderUnreachable, AuthenticationError)):
+                raise
+            span.finish(error=str(exc))
+            return Ending("error", error=f"the direct call failed: {exc}; a context this "
+                          "large needs route='rlm'")
         parsed = parse_reply(completion.text)
         final = find_text_final(parsed.prose)
         answer = (final.value if final is not None else completion.text).strip()
