@@ -18,6 +18,7 @@ lines, and the size of a result line from the real runs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -73,8 +74,10 @@ def index_memory(n: int) -> dict[str, Any]:
     rows = lines(n)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    count = sum(1 for _ in read_tasks(iter(rows)))
+    reader = read_tasks(iter(rows))
+    count = sum(1 for _ in itertools.islice(reader, n - 1))  # the reader still holds its index
     current, peak = tracemalloc.get_traced_memory()
+    count += sum(1 for _ in reader)
     tracemalloc.stop()
     assert count == n
     return {"index_tasks": n, "held_bytes_per_task": round((current - base) / n, 1),
@@ -87,7 +90,12 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per call")
     parser.add_argument("--index-tasks", type=int, default=100_000)
     parser.add_argument("--out", default="bench/results/batch_throughput.json")
+    parser.add_argument("--index-only", action="store_true",
+                        help="only measure the reader's memory per task (no runs)")
     args = parser.parse_args()
+    if args.index_only:
+        print(json.dumps(index_memory(args.index_tasks)))
+        return 0
     os.environ.setdefault("OPENAI_API_KEY", "bench")  # Ray's workers inherit it
     import ray
 
