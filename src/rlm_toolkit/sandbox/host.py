@@ -312,12 +312,19 @@ class Worker:
                 f"the answer is {size:,} bytes, over the channel's limit of "
                 f"{self.options.max_message_bytes:,} bytes per message: ask for less at once "
                 "(fewer prompts per llm_batch)")}), ()
+        buffers = iter(channel.body_frames(body, attachments, self.options.max_frame_bytes))
+        for buffer in buffers:  # no wait (and no timer) while the pipe takes each at once
+            stdin.write(buffer)
+            if stdin.transport.get_write_buffer_size():  # the pipe is full: wait, with a deadline
+                break
+        else:
+            return
         try:
             async with asyncio.timeout(timeout or self.options.write_timeout_s):
-                for buffer in channel.body_frames(body, attachments,
-                                                  self.options.max_frame_bytes):
+                await stdin.drain()
+                for buffer in buffers:
                     stdin.write(buffer)
-                    if stdin.transport.get_write_buffer_size():  # the pipe is full: wait
+                    if stdin.transport.get_write_buffer_size():
                         await stdin.drain()
         except TimeoutError:
             raise _Stalled("the worker stopped reading its channel") from None

@@ -152,6 +152,7 @@ class Repl:
         if memory:
             self.originals["memory"] = MemoryProxy(call_host)
         self.ns.update(self.originals)
+        self._hidden = frozenset(self.originals) | {"__name__", "__builtins__", "answer"}
         self.ns["answer"] = {"content": "", "ready": False}
 
     # --- helpers visible to the model -------------------------------------------------
@@ -215,6 +216,7 @@ class Repl:
         for name in names:
             if isinstance(name, str) and name.isidentifier() and name not in self.originals:
                 self.originals[name] = self.ns[name] = ToolStub(name, self._call)
+        self._hidden = frozenset(self.originals) | {"__name__", "__builtins__", "answer"}
 
     def rlm_query(self, prompt: Any, context: Any = None) -> str:
         """Run a child RLM (one level deeper) on `context`, or on the prompt itself."""
@@ -275,12 +277,16 @@ class Repl:
         return self._source
 
     # --- stepping ---------------------------------------------------------------------
-    def user_vars(self) -> dict[str, str]:
-        hidden = set(self.originals) | {"__name__", "__builtins__", "answer"}
+    def _names(self) -> dict[str, Any]:
+        """The model's own variables (no helpers, modules, `answer` or `_private` names)."""
+        hidden = self._hidden
+        return {n: v for n, v in self.ns.items() if n not in hidden and not n.startswith("_")
+                and type(v).__name__ != "module"}
+
+    def user_vars(self, names: dict[str, Any] | None = None) -> dict[str, str]:
+        """A description of each of the model's variables (at most 50)."""
         out: dict[str, str] = {}
-        for name, value in self.ns.items():
-            if name in hidden or name.startswith("_") or type(value).__name__ == "module":
-                continue
+        for name, value in (self._names() if names is None else names).items():
             out[name] = describe(value)
             if len(out) >= 50:
                 break
@@ -312,7 +318,8 @@ class Repl:
         answer = self.ns.get("answer")
         if not isinstance(answer, dict):
             answer = {"content": "", "ready": False}
-        self._track_flow(final, answer)
+        names = self._names()
+        self._track_flow(final, answer, names)
         cite = self._cite
         if cite is None and answer.get("cite") is not None and (final or answer.get("ready")):
             try:
@@ -329,18 +336,16 @@ class Repl:
             "final": final,
             "answer": {"content": _text(answer.get("content", "")), "ready": bool(answer.get("ready"))},
             "restored": restored,
-            "vars": self.user_vars(),
+            "vars": self.user_vars(names),
             "elapsed": time.perf_counter() - started,
         }
         if cite is not None:
             frame["cite"] = cite
         return frame
 
-    def _track_flow(self, final: dict[str, str] | None, answer: dict[str, Any]) -> None:
+    def _track_flow(self, final: dict[str, str] | None, answer: dict[str, Any],
+                    names: dict[str, Any]) -> None:
         """Note the step's assignments; at a final, tell the host what fed it (see flow)."""
-        hidden = set(self.originals) | {"__name__", "__builtins__", "answer"}
-        names = {n: v for n, v in self.ns.items() if n not in hidden and not n.startswith("_")
-                 and type(v).__name__ != "module"}
         self.flow.after_step(names, self.steps)
         if final is not None and "value" in final:
             var = (self._final or {}).get("var")
