@@ -2,9 +2,17 @@
 
 For every tier available here (unsafe-local is the baseline) it measures worker startup, one
 code step's round trip, one llm() RPC round trip, loading a 100 MB context, and the worker's
-resident memory with that context. Prints a table and writes JSON to bench/results/.
+resident memory with that context. Wall clock is noisy on a loaded machine, so the step and
+llm() numbers also come as CPU time: the host's (process_time) and the worker's whole process
+tree's (/proc). Prints a table and writes JSON to bench/results/.
 
     .venv/bin/python bench/sandbox.py [--steps 300] [--calls 500] [--context-mb 100]
+
+With `--baseline DIR` (another checkout, e.g. a git worktree of an older commit) it runs the
+same measurements on DIR/src and on this tree in turn, `--repeats` times each, alternating,
+each in a fresh process, and prints both medians and head/base ratios per tier:
+
+    .venv/bin/python bench/sandbox.py --baseline /path/to/old-worktree --repeats 3
 """
 
 from __future__ import annotations
@@ -12,8 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +35,23 @@ from rlm_toolkit.sandbox.jail.detect import all_tiers
 RESULTS = Path(__file__).resolve().parent / "results" / "sandbox.json"
 RSS_CODE = ("print([int(l.split()[1]) for l in open('/proc/self/status') "
             "if l.startswith('VmRSS')][0])")
+
+
+def tree_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system, reaped children too) of `pid` and all its descendants."""
+    total, todo, tick = 0.0, [pid] if pid else [], os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / tick
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 async def echo(method: str, args: dict[str, Any]) -> Any:
@@ -56,13 +83,16 @@ async def measure(tier: str, steps: int, calls: int, context_mb: int) -> dict[st
         for _ in range(20):  # warm up
             await worker.execute("x = 1", echo)
         step_times = []
+        host0, worker0 = time.process_time(), tree_cpu_s(worker.pid)
         for _ in range(steps):
             t0 = time.perf_counter()
             await worker.execute("x = 1", echo)
             step_times.append(time.perf_counter() - t0)
+        host1, worker1 = time.process_time(), tree_cpu_s(worker.pid)
         t0 = time.perf_counter()
         result = await worker.execute(f"for _ in range({calls}):\n    llm('hi')", echo)
         rpc_s = (time.perf_counter() - t0) / calls
+        host2, worker2 = time.process_time(), tree_cpu_s(worker.pid)
         assert result.error is None, result.error
         base_rss_kb = int((await worker.execute(RSS_CODE, echo)).stdout)
 
@@ -82,6 +112,12 @@ async def measure(tier: str, steps: int, calls: int, context_mb: int) -> dict[st
         "startup": _ms(startups),
         "step": _ms(step_times),
         "llm_rpc_ms": round(rpc_s * 1000, 4),
+        "cpu_us": {
+            "step_host": round((host1 - host0) / steps * 1e6, 1),
+            "step_worker": round((worker1 - worker0) / steps * 1e6, 1),
+            "llm_host": round((host2 - host1) / calls * 1e6, 1),
+            "llm_worker": round((worker2 - worker1) / calls * 1e6, 1),
+        },
         "context_mb": context_mb,
         "context_host_encode_s": round(blob_s, 3),
         "context_load_s": round(load_s, 3),
@@ -107,12 +143,83 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: What a baseline comparison puts side by side: (label, how to read it from a tier's row).
+COMPARED: list[tuple[str, Any]] = [
+    ("startup ms", lambda r: r["startup"]["median_ms"]),
+    ("step ms", lambda r: r["step"]["median_ms"]),
+    ("step cpu host us", lambda r: r["cpu_us"]["step_host"]),
+    ("step cpu worker us", lambda r: r["cpu_us"]["step_worker"]),
+    ("llm rpc ms", lambda r: r["llm_rpc_ms"]),
+    ("llm cpu host us", lambda r: r["cpu_us"]["llm_host"]),
+    ("llm cpu worker us", lambda r: r["cpu_us"]["llm_worker"]),
+    ("context load s", lambda r: r["context_load_s"]),
+]
+
+
+def run_tree(src: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every tier's row, measured in a fresh process on the package under `src`."""
+    command = [sys.executable, __file__, "--one", "--steps", str(args.steps),
+               "--calls", str(args.calls), "--context-mb", str(args.context_mb)]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the bench failed on {src}:\n{done.stderr[-4000:]}")
+    rows: list[dict[str, Any]] = json.loads(done.stdout.splitlines()[-1])
+    return rows
+
+
+def compare(runs: dict[str, list[list[dict[str, Any]]]]) -> tuple[str, list[dict[str, Any]]]:
+    """Medians over the repeats of base and head per tier and measure, and head/base."""
+    out: list[dict[str, Any]] = []
+    tiers = [r["tier"] for r in runs["head"][0]
+             if any(b["tier"] == r["tier"] for b in runs["base"][0])]
+    for tier in tiers:
+        for label, read in COMPARED:
+            pair = {side: statistics.median(read(next(r for r in rows if r["tier"] == tier))
+                                            for rows in runs[side]) for side in ("base", "head")}
+            ratio = pair["head"] / pair["base"] if pair["base"] else float("nan")
+            out.append({"tier": tier, "measure": label, **pair, "ratio": round(ratio, 2)})
+    head = f"{'tier':<13}{'measure':<20}{'base':>10}{'head':>10}{'head/base':>11}"
+    lines = [head, "-" * len(head)]
+    lines += [f"{r['tier']:<13}{r['measure']:<20}{r['base']:>10.3f}{r['head']:>10.3f}"
+              f"{r['ratio']:>11.2f}" for r in out]
+    return "\n".join(lines), out
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--context-mb", type=int, default=100)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout to compare with (its src/ is measured)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each tree with --baseline, alternating")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.baseline is not None:
+        here = Path(__file__).resolve().parent.parent / "src"
+        trees = {"base": args.baseline.resolve() / "src", "head": here}
+        runs: dict[str, list[list[dict[str, Any]]]] = {"base": [], "head": []}
+        for i in range(args.repeats):
+            order = ["base", "head"] if i % 2 == 0 else ["head", "base"]
+            for side in order:
+                runs[side].append(run_tree(trees[side], args))
+                print(f"run {i + 1}/{args.repeats} {side} done", file=sys.stderr)
+        text, rows = compare(runs)
+        print(text)
+        out = RESULTS.with_name("sandbox_compare.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "bench": "sandbox-compare",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "params": {**vars(args), "baseline": str(args.baseline)},
+            "trees": {k: str(v) for k, v in trees.items()},
+            "medians": rows,
+            "runs": runs,
+        }, indent=2))
+        print(f"\nwrote {out}")
+        return
     tiers = ["unsafe-local"] + [t.name for t in all_tiers() if t.available]
     rows = [await measure(t, args.steps, args.calls, args.context_mb) for t in tiers]
     base = rows[0]
@@ -124,6 +231,9 @@ async def main() -> None:
             "llm_rpc": round(r["llm_rpc_ms"] / base["llm_rpc_ms"], 2),
             "context_load": round(r["context_load_s"] / base["context_load_s"], 2),
         }
+    if args.one:
+        print(json.dumps(rows))
+        return
     print(table(rows))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
