@@ -14,6 +14,7 @@ for shape and its text made safe (no lone surrogates, no NULs) before anyone els
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import os
 import shutil
@@ -27,6 +28,7 @@ from ..errors import BudgetExceeded, FrameError, SandboxError
 from . import proctree
 from .blob import ContextBlob, received_context
 from .launch import LaunchPlan, ensure_scratch, plan_launch
+from .plan import WORKER_DIR
 from .quota import MIB, empty_dir, over_quota, scratch_usage, scrub_scratch
 from .worker import channel
 from .worker.frames import AnswerField, ExecFrame, InitFrame, ReplyFrame
@@ -39,6 +41,17 @@ VAR_CHARS = 2000  # the longest description of one variable the host keeps
 MAX_VARS = 50
 MAX_RESTORED = 64  # the most names a step can report as restored
 IDLE_CPU_S = 0.02  # more CPU than this while no step runs means something runs in the back
+
+
+def cache_worker_bytecode() -> None:
+    """Compile the worker's modules into its __pycache__, as installing the package does.
+
+    The worker never writes bytecode (`python -B`, and no jail may write beside its code), so
+    without this it compiles all its modules at every start. Up to date, this is a few stats; a
+    folder the host cannot write is left as it is.
+    """
+    with contextlib.suppress(OSError):
+        compileall.compile_dir(str(WORKER_DIR), maxlevels=0, quiet=2)
 
 
 @dataclass
@@ -131,6 +144,7 @@ class Worker:
     # --- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
         plan = self.plan
+        await asyncio.to_thread(cache_worker_bytecode)
         self._proc = await self._spawn(plan)
         self._pids = [self._proc.pid]
         self._running, self._stopped, self._pause_eagerly = True, False, False

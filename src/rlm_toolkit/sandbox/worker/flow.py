@@ -17,10 +17,14 @@ host can credit the code steps that produced them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
+
+try:  # the small built-in sha1: hashlib would load OpenSSL at every worker start
+    from _sha1 import sha1
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import sha1
 
 #: At most this many results are remembered and reported (the latest win).
 MAX_RESULTS = 10_000
@@ -121,7 +125,8 @@ def split_reply(reply: Any) -> tuple[list[Any], list[int | None]]:
 
 def final_hash(text: str) -> str:
     """A short fingerprint of a final answer's text (the host matches it with the run's answer)."""
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    digest: str = sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest[:16]
 
 
 def coverage(texts: dict[int, list[str]], final: str) -> tuple[dict[int, float], int]:
