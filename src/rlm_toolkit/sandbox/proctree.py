@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PROC = "/proc"
@@ -59,14 +60,36 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
+def _children_of(pid: int) -> list[int] | None:
+    """The children of `pid` from its threads' `children` files (they list only the tree asked
+    about, where the full /proc scan reads every process); None where the kernel has no such
+    file, or the process is gone."""
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"{PROC}/{pid}/task"):
+            with open(f"{PROC}/{pid}/task/{tid}/children", "rb") as fh:
+                kids.extend(int(x) for x in fh.read().split())
+    except (OSError, ValueError):
+        return None
+    return kids
+
+
+def _children_lookup(pids: list[int]) -> Callable[[int], list[int]]:
+    """How to find a process's children: its `children` files, else one scan of all /proc."""
+    if pids and _children_of(pids[0]) is not None:
+        return lambda pid: _children_of(pid) or []
+    children = _children_map()
+    return lambda pid: children.get(pid, [])
+
+
 def tree(root: int) -> list[int]:
     """`root` and every live descendant, parents before children."""
-    children = _children_map()
+    children = _children_lookup([root])
     found, queue = [], [root]
     while queue:
         pid = queue.pop(0)
         found.append(pid)
-        queue.extend(children.get(pid, ()))
+        queue.extend(children(pid))
     return found if read_stat(root) is not None else []
 
 
@@ -109,9 +132,9 @@ def stop(root: int) -> list[int]:
         for pid in level:
             _wait_stopped(pid)
         stopped += level
-        children = _children_map()  # those made before their parent stopped
+        children = _children_lookup(level)  # those made before their parent stopped
         seen = set(stopped)
-        level = [c for pid in level for c in children.get(pid, ()) if c not in seen]
+        level = [c for pid in level for c in children(pid) if c not in seen]
     return stopped
 
 
