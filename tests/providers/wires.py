@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from rlm_toolkit.engine.prompts import goal_preamble
 from rlm_toolkit.providers.resilience import ResiliencePolicy
 from rlm_toolkit.testing.servers import (
     AnthropicServer,
@@ -16,6 +17,8 @@ from rlm_toolkit.testing.servers import (
     WireServer,
 )
 
+SUB_CALL_SYSTEM = goal_preamble("")[:40]  # how a sub-call's pinned goal starts, on any wire
+
 
 @dataclass(frozen=True)
 class Wire:
@@ -24,12 +27,15 @@ class Wire:
     spec: str
 
     def is_root(self, body: dict[str, Any]) -> bool:
-        """Root calls carry the system prompt; sub-calls are a bare user message."""
+        """Root calls carry the RLM system prompt; sub-calls at most the pinned goal."""
         if self.name == "anthropic":
-            return bool(body.get("system"))
-        if self.name == "gemini":
-            return bool(body.get("systemInstruction"))
-        return body["messages"][0]["role"] == "system"
+            system = body.get("system")
+        elif self.name == "gemini":
+            system = body.get("systemInstruction")
+        else:
+            first = body["messages"][0]
+            system = first["content"] if first["role"] == "system" else None
+        return bool(system) and SUB_CALL_SYSTEM not in str(system)
 
 
 WIRES = [
