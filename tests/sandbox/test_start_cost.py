@@ -1,5 +1,6 @@
-"""A worker's start does no avoidable work: its modules come compiled, and no heavy library
-(OpenSSL behind hashlib) is loaded for a fingerprint the built-in sha1 computes."""
+"""A worker's start does no avoidable work: its modules come compiled, no heavy library
+(OpenSSL behind hashlib) is loaded for a fingerprint the built-in sha1 computes, and no
+`inspect` (behind dataclasses) for two small classes."""
 
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def test_worker_modules_are_compiled_once_for_every_start() -> None:
 
 
 @pytest.mark.parametrize("tier", ["unsafe-local", *[t.name for t in all_tiers() if t.available]])
-def test_worker_start_loads_no_openssl(tier: str) -> None:
-    code = "import sys; print(sorted(m for m in ('_hashlib', 'hashlib') if m in sys.modules))"
+def test_worker_start_loads_no_heavy_library(tier: str) -> None:
+    code = ("import sys; print(sorted(m for m in ('_hashlib', 'hashlib', 'dataclasses', "
+            "'inspect') if m in sys.modules))")
 
     async def modules() -> str:
         async with Worker("ctx", WorkerOptions(sandbox=tier)) as worker:

@@ -12,7 +12,6 @@ import bisect
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 Key = str | int
@@ -52,17 +51,19 @@ class Match(str):
         return ", ".join(parts) or "place unknown"
 
 
-@dataclass
 class Source:
     """The context as the text every offset counts in, with where each item starts.
 
     str: itself; bytes: read as UTF-8; a list: one item a line (JSON); a dict: one
     `key: value` a line. `keys[i]` is the index or key of the item starting at `starts[i]`.
+    (A plain class: `dataclasses` would load `inspect` at every worker start.)
     """
 
-    text: str
-    starts: list[int] = field(default_factory=list)
-    keys: list[Key] = field(default_factory=list)
+    def __init__(self, text: str, starts: list[int] | None = None,
+                 keys: list[Key] | None = None) -> None:
+        self.text = text
+        self.starts: list[int] = [] if starts is None else starts
+        self.keys: list[Key] = [] if keys is None else keys
 
     def path_at(self, offset: int) -> tuple[Key, ...]:
         """The key path of the item holding `offset` (empty for text)."""
@@ -262,14 +263,35 @@ _FIELD_HEAD = re.compile(r"^\s*(?P<field>[A-Z][A-Za-z _-]{0,24}):\s")
 MIN_ITEMS = 3
 
 
-@dataclass(frozen=True, repr=False)
 class ItemPattern:
-    """Lines of a text that share a head: `regex` finds them, `count` of them, one `sample`."""
+    """Lines of a text that share a head: `regex` finds them, `count` of them, one `sample`.
 
+    Read-only, compared and hashed by value. (A plain class: `dataclasses` would load
+    `inspect` at every worker start.)
+    """
+
+    __slots__ = ("count", "label", "regex", "sample")
     label: str
     regex: str
     count: int
     sample: str
+
+    def __init__(self, label: str, regex: str, count: int, sample: str) -> None:
+        for name, value in (("label", label), ("regex", regex), ("count", count),
+                            ("sample", sample)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"an ItemPattern is read-only (cannot set {name!r})")
+
+    def _key(self) -> tuple[str, str, int, str]:
+        return self.label, self.regex, self.count, self.sample
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ItemPattern) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __str__(self) -> str:
         return f"{self.count} lines like {self.label!r} (e.g. {self.sample[:80]!r})"
