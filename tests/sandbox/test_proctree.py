@@ -42,3 +42,37 @@ def test_tree_holds_children_of_every_thread_and_kill_ends_them_all() -> None:
     finally:
         root.kill()
         root.wait()
+
+
+def test_a_jail_stopped_and_left_half_killed_ends_with_its_namespace_init() -> None:
+    """kill() first ends bubblewrap's PID-namespace init: the kernel then ends every process
+    inside the jail, so a host that dies before the rest of kill() leaves no stopped process."""
+    import asyncio
+
+    import pytest
+
+    from rlm_toolkit.sandbox import Worker, WorkerOptions
+    from rlm_toolkit.sandbox.jail.detect import bwrap_status
+
+    if not bwrap_status().available:
+        pytest.skip("bubblewrap cannot run here")
+
+    async def main() -> None:
+        async with Worker("ctx", WorkerOptions(sandbox="bwrap")) as worker:
+            assert worker.pid is not None
+            pids = proctree.stop(worker.pid)  # the whole jail stopped, as between steps
+            inits = [pid for pid in pids if proctree.is_namespace_init(pid)]
+            assert len(inits) == 1 and inits[0] != worker.pid
+            inside = pids[pids.index(inits[0]):]  # the init and every process under it
+            proctree._signal(inits[0], proctree.signal.SIGKILL)  # only the first kill() step
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and any(
+                    (s := proctree.read_stat(pid)) is not None and s.state not in "ZX"
+                    for pid in inside):
+                await asyncio.sleep(0.05)
+            left = [pid for pid in inside
+                    if (s := proctree.read_stat(pid)) is not None and s.state not in "ZX"]
+            assert not left, "a process of the jail outlived its namespace's init"
+            proctree.resume(pids)
+
+    asyncio.run(main())

@@ -144,8 +144,29 @@ def resume(pids: list[int]) -> None:
         _signal(pid, signal.SIGCONT)
 
 
+def is_namespace_init(pid: int) -> bool:
+    """Whether `pid` is process 1 of a PID namespace of its own (bubblewrap's jail init)."""
+    try:
+        with open(f"{PROC}/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"NSpid:"):
+                    ids = line.split()[1:]
+                    return len(ids) > 1 and ids[-1] == b"1"
+    except OSError:
+        pass
+    return False
+
+
 def kill(root: int) -> list[int]:
-    """Stop the whole tree, then SIGKILL every process in it; the pids killed."""
+    """SIGKILL the whole tree under `root`; the pids killed.
+
+    A PID namespace's init is killed first: the kernel then ends every process inside it at
+    once, so a host that dies part-way through leaves no stopped process behind. The rest is
+    stopped top-down (so none escapes by forking), then killed.
+    """
+    for pid in tree(root):
+        if is_namespace_init(pid):
+            _signal(pid, signal.SIGKILL)
     pids = stop(root)
     for pid in pids:
         _signal(pid, signal.SIGKILL)
