@@ -85,7 +85,7 @@ def test_a_count_question_needs_a_number() -> None:
 
 
 def test_the_worked_examples_answer_is_refused() -> None:
-    root = ScriptedLLM([repl('print(grep("Compass"))'), repl('FINAL("Tarn")'),
+    root = ScriptedLLM([repl('print(grep("Compass"))'), repl('FINAL("Vell")'),
                         repl('FINAL("Brno")')], name=SMALL)
     result = make_rlm(root).run(context=TWO_HOP, query="In which city is the Silver Compass?")
     assert guards.EXAMPLE_ANSWER in told(root, 2)
@@ -100,9 +100,11 @@ def test_a_name_never_seen_is_refused() -> None:
 
 
 def test_the_example_answers_cannot_leak_from_the_prompt() -> None:
-    # every FINAL in the prompt gives a variable or NOT_FOUND, never a literal answer
+    # a literal answer in the prompt's examples is one the guard refuses if a run repeats it
     finals = re.findall(r"FINAL\(([^)]*)", SMALL_SYSTEM_PROMPT)
-    assert finals and not any(f.strip().startswith(("'", '"')) for f in finals)
+    literals = [f.split(",")[0].strip().strip("'\"") for f in finals
+                if f.strip().startswith(("'", '"'))]
+    assert finals and all(value in EXAMPLE_VALUES for value in literals)
     assert all(v in SMALL_SYSTEM_PROMPT for v in EXAMPLE_VALUES)
     assert "Ostrava" not in SMALL_SYSTEM_PROMPT
 

@@ -29,16 +29,17 @@ Available in the REPL:
 - llm(prompt) asks a helper model about a short piece of text you put in the prompt
 
 Example 1. Question: "Which region is the blue kettle made in?"
+Step 1, search for words from the question:
 ```repl
-print(grep(r"blue kettle"))
+hits = grep(r"blue kettle", context_lines=1)
+print(len(hits))
+print(hits[:10])
 ```
-Output: L88: The blue kettle is made by the Tarn guild.
-The answer names a guild, not a region: search for the guild next.
+Step 2, after reading the printed lines, answer with what they show (if they name a guild or \
+a person instead of a region, grep for that name first):
 ```repl
-hits = grep(r"Tarn guild")
-print(hits)
+FINAL("Vell")
 ```
-Then answer with the name printed there: FINAL(name, cite=[hits[0]]).
 
 Example 2. Question: "How many of the reports are late?"
 ```repl
@@ -52,7 +53,7 @@ Rules: never assign to `context`; print only short results; never guess a name o
 that you have not seen printed. If the text does not say, answer FINAL(NOT_FOUND). """ + SMALL_UNTRUSTED_NOTE
 
 #: Literal answers of the worked examples: a final answer must never repeat them.
-EXAMPLE_VALUES = ("Tarn", "Tarn guild", "blue kettle")
+EXAMPLE_VALUES = ("Vell", "blue kettle")
 
 _SIZE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*b(?![a-z])", re.IGNORECASE)
 _SMALL_FAMILIES = ("tinyllama", "smollm", "qwen2.5-0.5", "qwen2.5-coder-0.5", "gemma-2b",
