@@ -32,7 +32,7 @@ from rlm_toolkit.bench.runner import TaskSpec, run_bench  # noqa: E402
 from rlm_toolkit.bench.stats import markdown_table, summarize  # noqa: E402
 from rlm_toolkit.engine.config import SMALL_STRATEGIES  # noqa: E402
 
-KINDS = ("multihop", "oolong", "sniah", "unanswerable")
+KINDS = ("aggregation", "multihop", "oolong", "sniah", "unanswerable")
 RESULTS = ROOT / "bench" / "results"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import ConfigError
+from .aggregation import generate_aggregation
 from .multihop import generate_multihop
 from .oolong import generate_oolong
 from .pairs import generate_pairs
@@ -18,6 +19,7 @@ GENERATORS: dict[str, Callable[[int, int], Task]] = {
     "pairs": generate_pairs,
     "multihop": generate_multihop,
     "unanswerable": generate_unanswerable,
+    "aggregation": generate_aggregation,
 }
 MIN_TOKENS = 512
 

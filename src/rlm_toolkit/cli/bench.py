@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RLMError
 
-TASK_KINDS = ("sniah", "oolong", "pairs", "multihop", "unanswerable")
+TASK_KINDS = ("sniah", "oolong", "pairs", "multihop", "unanswerable", "aggregation")
 
 
 def _list(text: str) -> list[str]:
