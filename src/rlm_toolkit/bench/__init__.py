@@ -1,6 +1,7 @@
-"""Long-context benchmark: seeded S-NIAH, OOLONG, OOLONG-Pairs and multi-hop tasks, methods to
-compare (RLM at depth 0/1/2, the model reading the text directly, map-reduce), scorers as in
-the published tasks, and summaries with bootstrap 95% confidence intervals.
+"""Long-context benchmark: seeded S-NIAH, OOLONG, OOLONG-Pairs, multi-hop, unanswerable and
+review-counting (aggregation) tasks, methods to compare (RLM at depth 0/1/2, the model
+reading the text directly, map-reduce), scorers as in the published tasks, and summaries
+with bootstrap 95% confidence intervals.
 
     from rlm_toolkit.bench import generate, score_answer
     task = generate("sniah", tokens=8192, seed=0)
