@@ -151,3 +151,44 @@ def test_a_long_chunk_is_cited_whole_though_only_its_head_crosses() -> None:
                  context=text)
     [c] = result.citations
     assert c.valid and c.start == 0 and c.end > 20_000 and c.text == text[:c.end]
+
+
+# --- lines the host finds for an answer the model did not cite ---------------------------
+
+def test_an_uncited_typed_answer_is_cited_by_the_host_where_the_data_holds_it() -> None:
+    result = run([repl("print(grep('east wing'))"), repl("FINAL('48213')")])
+    [c] = result.citations
+    assert c.auto and c.valid and c.line == 3
+    assert TEXT[c.start:c.end] == "The vault code for the east wing is 48213."
+    assert result.grounded is None
+    from rlm_toolkit.verify import format_citations
+    assert "found by the host" in format_citations(result)
+    assert result.summary()["citations"][0]["auto"] is True
+
+
+def test_a_computed_answer_or_one_absent_from_the_data_gets_no_host_citation() -> None:
+    computed = run([repl("n = len(grep('vault code'))\nprint(n)"), repl("FINAL(str(n))")])
+    assert computed.answer == "1" and computed.citations == []
+    absent = run([repl("print(grep('east wing'))"), repl("FINAL('48214')")])
+    assert absent.citations == []
+    part_of_a_word = run([repl("print(grep('east wing'))"), repl("FINAL('821')")])
+    assert part_of_a_word.citations == []  # "821" is inside 48213, not a whole word
+
+
+def test_an_answer_on_many_lines_is_cited_only_where_the_model_was_shown_it() -> None:
+    lines = [f"Shipment {i} went to Lisbon." for i in range(8)]
+    lines[5] = "The east wing's code is kept in Lisbon."
+    text = "\n".join(lines) + "\n"
+    result = run([repl("print(grep('east wing'))"), repl("FINAL('Lisbon')")], context=text)
+    [c] = result.citations
+    assert c.auto and c.line == 6 and "east wing" in c.text
+    unseen = run([repl("print(len(context))"), repl("FINAL('Lisbon')")], context=text)
+    assert unseen.citations == []  # eight lines hold it and none was shown: nothing to pick
+
+
+def test_a_host_citation_in_a_long_single_line_context_is_a_short_window() -> None:
+    text = ("filler words " * 400) + "the east wing code is 48213 " + ("more filler " * 400)
+    result = run([repl("print(grep('east wing'))"), repl("FINAL('48213')")], context=text)
+    [c] = result.citations
+    assert c.valid and "48213" in c.text and len(c.text) <= 2 * 200 + 5
+    assert text[c.start:c.end] == c.text

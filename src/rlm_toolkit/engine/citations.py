@@ -37,6 +37,7 @@ class Citation:
     line: int | None = None
     path: tuple[Key, ...] = field(default_factory=tuple)
     reason: str = ""
+    auto: bool = False  # found by the host (the answer's own words), not cited by the model
 
     def excerpt(self, chars: int = EXCERPT_CHARS) -> str:
         """The cited text on one line, cut to `chars` characters."""
@@ -46,7 +47,8 @@ class Citation:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for JSON output and the trace)."""
         return {"start": self.start, "end": self.end, "text": self.text, "valid": self.valid,
-                "line": self.line, "path": list(self.path), "reason": self.reason}
+                "line": self.line, "path": list(self.path), "reason": self.reason,
+                "auto": self.auto}
 
 
 def check_citations(specs: Iterable[dict[str, Any]], source: Source) -> list[Citation]:
@@ -97,6 +99,44 @@ def locate(quote: str, source: Source) -> Citation:
     return Citation(-1, -1, quote, False, reason="the quoted text is not in the context")
 
 
+#: An answer longer than this is prose, not a value to find in the context.
+AUTO_MAX_ANSWER_CHARS = 120
+AUTO_MIN_ANSWER_CHARS = 3
+#: At most this many lines are cited for one answer; past it, only lines the model was shown.
+AUTO_MAX_LINES = 3
+#: Around the answer, at most this much of its line is cited (a context may be one long line).
+AUTO_LINE_CHARS = 200
+
+
+def auto_cite(answer: str, source: Source, shown: str) -> list[Citation]:
+    """Citations the host finds for an uncited answer: the context's lines holding it verbatim.
+
+    Only a short value (a code, a name, a date) is looked for, as a whole word. When it is on
+    more than AUTO_MAX_LINES lines, only the lines in `shown` (what the model's code printed)
+    are kept; still too many, or none, and nothing is cited. Each citation has `auto=True`.
+    """
+    value = answer.strip().strip(".\"'` ")
+    if not AUTO_MIN_ANSWER_CHARS <= len(value) <= AUTO_MAX_ANSWER_CHARS or "\n" in value:
+        return []
+    text = source.text
+    pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)")
+    spans: list[tuple[int, int]] = []
+    for match in pattern.finditer(text):
+        start = max(text.rfind("\n", 0, match.start()) + 1, match.start() - AUTO_LINE_CHARS)
+        stop = text.find("\n", match.end())
+        end = min(len(text) if stop == -1 else stop, match.end() + AUTO_LINE_CHARS)
+        if not spans or spans[-1][1] < start:
+            spans.append((start, end))
+        if len(spans) > 50 * AUTO_MAX_LINES:
+            return []
+    if len(spans) > AUTO_MAX_LINES:
+        spans = [(s, e) for s, e in spans if text[s:e].strip() in shown]
+    if not 0 < len(spans) <= AUTO_MAX_LINES:
+        return []
+    return [Citation(s, e, text[s:e], True, line_at(text, s), source.path_at(s), auto=True)
+            for s, e in spans]
+
+
 def line_at(text: str, offset: int) -> int:
     """The 1-based line number of `offset` in `text`."""
     return text.count("\n", 0, offset) + 1
@@ -124,7 +164,8 @@ def place_in_parent(citations: Iterable[Citation], child: Source, parent: Source
         elif base is not None:
             start = base + c.start
             placed.append(Citation(start, base + c.end, c.text, True,
-                                   line_at(parent.text, start), parent.path_at(start)))
+                                   line_at(parent.text, start), parent.path_at(start),
+                                   auto=c.auto))
         else:
             placed.append(locate(c.text, parent))
     return placed

@@ -13,7 +13,8 @@ def format_citations(result: RLMResult, excerpt_chars: int = 80) -> str:
         if c.valid:
             where += f" (chars {c.start}-{c.end}"
             where += f", key {'/'.join(str(k) for k in c.path)})" if c.path else ")"
-        mark = "" if c.valid else f"  INVALID: {c.reason}"
+        mark = f"  INVALID: {c.reason}" if not c.valid else (
+            "  (found by the host: the answer's own words)" if c.auto else "")
         lines.append(f"[{i}] {where}: \"{c.excerpt(excerpt_chars)}\"{mark}")
     if not result.citations:
         lines.append("(no citations)")
