@@ -157,9 +157,10 @@ def test_the_quality_grid_turns_each_strategy_off_by_name() -> None:
     methods = bench.methods_for(["direct", "rlm", "rlm-none", "rlm-no-unstuck"], model,
                                 16_384, 8)
     assert [m.name for m in methods] == ["direct", "rlm", "rlm-none", "rlm-no-unstuck"]
-    assert methods[1].config["small_strategies"] == ("unstuck", "answer_kind", "leak_guard")
+    assert methods[1].config["small_strategies"] == ("unstuck", "answer_kind", "leak_guard",
+                                                     "abstain")
     assert methods[2].config["small_strategies"] == ()
-    assert methods[3].config["small_strategies"] == ("answer_kind", "leak_guard")
+    assert methods[3].config["small_strategies"] == ("answer_kind", "leak_guard", "abstain")
     with pytest.raises(SystemExit, match="unknown method 'rlm-no-magic'"):
         bench.methods_for(["rlm-no-magic"], model, 16_384, 8)
     cells = bench.grid(["sniah", "multihop"], [8_000, 32_000], 2)
@@ -181,3 +182,36 @@ def test_a_failed_direct_call_ends_the_run_with_a_message() -> None:
     result = make_rlm(root, route="direct").run(context=TWO_HOP, query="Which city?")
     assert result.status == "error"
     assert result.error is not None and "route='rlm'" in result.error
+
+
+CODES = (FILLER + "\nThe secret code for the garage is 9911-KILO.\n" + FILLER
+         + "\nThe secret code for the shed is 5520-LIMA.\n")
+
+
+def test_a_value_copied_for_a_subject_the_data_never_mentions_is_questioned_once() -> None:
+    root = ScriptedLLM([repl('print(grep("secret code"))'), repl('FINAL("9911-KILO")'),
+                        repl("FINAL(NOT_FOUND)")], name=SMALL)
+    result = make_rlm(root).run(context=CODES, query="What is the secret code for the vault?")
+    said = told(root, 2)
+    assert "'vault'" in said and "never mentions it" in said and "FINAL(NOT_FOUND)" in said
+    assert "'secret'" not in said and "'code'" not in said  # those are in the data
+    assert result.found is False and result.status == "success"
+
+
+def test_the_subject_check_keeps_quiet_when_the_data_mentions_it_or_when_it_is_off() -> None:
+    root = ScriptedLLM([repl('print(grep("secret code"))'), repl('FINAL("9911-KILO")')],
+                       name=SMALL)
+    result = make_rlm(root).run(context=CODES, query="What is the secret code for the garages?")
+    assert result.answer == "9911-KILO" and root.calls == 2  # "garages" matches "garage"
+    off = ScriptedLLM([repl('print(grep("secret code"))'), repl('FINAL("9911-KILO")')],
+                      name=SMALL)
+    result = make_rlm(off, small_strategies=("unstuck",)).run(
+        context=CODES, query="What is the secret code for the vault?")
+    assert result.answer == "9911-KILO" and off.calls == 2
+
+
+def test_absent_terms_skip_question_words_and_the_kind_of_answer() -> None:
+    text = "Mr. Collins praised his patroness, Lady Catherine, at every dinner."
+    assert guards.absent_terms("Who is Mr. Collins's patroness?", text) == []
+    assert guards.absent_terms("In which city is the lantern kept today?", text) == ["lantern"]
+    assert guards.absent_terms("How many dinners are mentioned?", text) == []

@@ -20,9 +20,10 @@ _WHOLE_AT_LEAST_1 = ("max_iterations", "max_subcalls", "max_output_chars", "conc
                      "scratch_max_files", "otel_code_chars")
 
 
-#: The small-model strategies: getting unstuck, the answer-kind (next hop) check, and the
-#: guard against the worked example's answer and names never seen.
-SMALL_STRATEGIES = ("unstuck", "answer_kind", "leak_guard")
+#: The small-model strategies: getting unstuck, the answer-kind (next hop) check, the
+#: guard against the worked example's answer and names never seen, and the nudge towards
+#: NOT_FOUND when the question's subject appears nowhere in the data.
+SMALL_STRATEGIES = ("unstuck", "answer_kind", "leak_guard", "abstain")
 #: How a run answers: always the RLM, the model read directly, or by the context's size.
 ROUTES = ("rlm", "direct", "auto")
 

@@ -191,3 +191,51 @@ UNSEEN_NAME = (
 def unseen_name_feedback(names: list[str]) -> str:
     """The message for an answer with names the model never saw."""
     return UNSEEN_NAME.format(names=", ".join(names[:5]), s="" if len(names) > 1 else "s")
+
+
+# --- a question about something the data never mentions -----------------------------------
+
+_TERM = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+#: Words of a question that say how to answer, not what about: never a missing subject.
+_NOT_SUBJECT_WORDS = """
+what which where when whom whose why how many much does did done have has had been being
+were with from into onto about above below after before under over than then only just
+also there their them they this that these those your yours answer answers question name
+names number numbers give tell find list text data context document documents according
+mentioned mention say says said word words exactly please today currently kept keep held
+called named known most least more less same each every some other total count whole
+single short long first last given written stated line lines shown show value values
+"""
+_NOT_SUBJECT = frozenset(_NOT_SUBJECT_WORDS.split()) | frozenset(_PLACE_WORDS)
+
+
+def absent_terms(query: str, source: str) -> list[str]:
+    """Words of the question (its subject) that occur nowhere in the data, any case.
+
+    Function words, question words and the kind of answer asked ("town", "number") never
+    count; a word is found when the data has it at the start of a word (plurals match).
+    """
+    low = source.lower()
+    missing: list[str] = []
+    for word in dict.fromkeys(w.lower().removesuffix("'s") for w in _TERM.findall(query)):
+        stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
+        if len(stem) < 4 or word in _NOT_SUBJECT or stem in _NOT_SUBJECT:
+            continue
+        if re.search(rf"(?<![a-z]){re.escape(stem)}", low) is None:
+            missing.append(word)
+    return missing
+
+
+ABSENT_TERMS = (
+    "The question asks about {terms}, but the data never mentions {them} (the host searched "
+    "all of it). Your answer {answer!r} comes from a line about something else. If the data "
+    "does not say, answer FINAL(NOT_FOUND); if it does, print the line that answers this very "
+    "question and answer from it."
+)
+
+
+def absent_terms_feedback(terms: list[str], answer: str) -> str:
+    """The message for an answer to a question whose subject the data never mentions."""
+    shown = ", ".join(repr(t) for t in terms[:3])
+    return ABSENT_TERMS.format(terms=shown, them="it" if len(terms) == 1 else "them",
+                               answer=_bare(answer)[:80])

@@ -29,7 +29,7 @@ from ..sandbox.worker.channel import decode_value
 from ..sandbox.worker.helpers import Source, source_of
 from ..trace import Span
 from . import guards, prompts
-from .citations import Citation, check_citations, place_in_parent
+from .citations import Citation, auto_cite, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
 from .kept import RESET_ANSWER
@@ -297,7 +297,8 @@ class Run:
 
     def _small_check(self, outcome: StepOutcome) -> str | None:
         """The small-model checks of a final (each once a run): the worked example's answer,
-        names never seen, and an answer not of the kind asked (a middle hop)."""
+        names never seen, an answer not of the kind asked (a middle hop), and a value copied
+        from the data for a question whose subject the data never mentions."""
         state, final = self.state, outcome.final or ""
         strategies = self.tree.config.small_strategies
         if is_not_found(final):
@@ -318,6 +319,11 @@ class Run:
             if hop is not None:
                 used.add("kind")
                 return hop
+        if "abstain" in strategies and "absent" not in used and self._found_citations(outcome):
+            missing = guards.absent_terms(self.query, self.source_text)
+            if missing:  # a value copied from a line about something else
+                used.add("absent")
+                return guards.absent_terms_feedback(missing, final)
         return None
 
     def _refusal(self, outcome: StepOutcome) -> str | None:
@@ -361,7 +367,8 @@ class Run:
         verifier's reason; after that it is accepted and marked unverified.
         """
         state, final = self.state, outcome.final or ""
-        citations = check_citations(outcome.cite, self.source) if outcome.cite else []
+        citations = (check_citations(outcome.cite, self.source) if outcome.cite
+                     else self._found_citations(outcome))
         state.citations, state.verdict, state.evidence_code = citations, None, ""
         bad = [i for i, c in enumerate(citations, 1) if not c.valid]
         guessed = [] if is_not_found(final) else self._guessed_numbers(outcome)
@@ -389,16 +396,30 @@ class Run:
         state.partial = final
         return rejection_feedback(verdict)
 
+    def _found_citations(self, outcome: StepOutcome) -> list[Citation]:
+        """For an uncited answer the model typed (not computed), the context lines that hold
+        it verbatim, found by the host (`Citation.auto`); none for a computed answer."""
+        final, code = (outcome.final or "").strip(), outcome.final_code
+        if not final or is_not_found(final) or (code and final not in code):
+            return []
+        return auto_cite(final, self.source, self.state.seen)
+
     async def _judge(self, outcome: StepOutcome, citations: list[Citation],
                      span: Span) -> Verdict:
-        """The verifier's verdict; an uncited answer is judged on its code if computed."""
+        """The verifier's verdict; an uncited answer is judged on its code if computed.
+
+        Lines the host found for an uncited answer (`Citation.auto`) are not the model's
+        evidence: the answer counts as uncited, and the reason points at those lines.
+        """
         final = outcome.final or ""
         request = VerifyRequest(self.query, final, [c.text for c in citations])
-        if not citations:
+        if all(c.auto for c in citations):
             code = outcome.final_code
             if not code or final.strip() in code:  # typed by the model, not computed
+                found = (f" (the data has it on line {citations[0].line}: cite that line if "
+                         "it answers the question)" if citations else "")
                 return Verdict("not", "the answer cites nothing in the data: cite the matches "
-                               "it rests on", judged=False)
+                               f"it rests on{found}", judged=False)
             evidence = "\n\n".join(self.state.codes)[-CODE_EVIDENCE_CHARS:]
             self.state.evidence_code = evidence
             request = VerifyRequest(self.query, final, [], evidence,
