@@ -3,17 +3,21 @@
 A `Detector` is a compiled pattern, an optional check of each match (a card's Luhn digit, an
 IBAN's mod-97 checksum, an address `ipaddress` accepts) and the placeholder type it gives
 (`EMAIL` in `<EMAIL_1>`). Built-ins by name: "email", "phone", "card", "iban", "ip", "secret".
+The built-ins find their values from literals in a shape of the text (`scan`): a built-in's
+`find_in` takes a `Scan`, which `Redactor` makes once per text for all of them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..errors import ConfigError
+from .scan import Scan, confirmed, runs, starts
 
 #: Finds, in a match, the part that is the value; returns its (start, end) or None to skip.
 Check = Callable[[re.Match[str]], tuple[int, int] | None]
@@ -41,6 +45,9 @@ class Detector:
     pattern: re.Pattern[str]
     kind: str
     check: Check | None = field(default=None, compare=False)
+    #: Built-ins only: literals of `scan.SHAPE`, each with how far before it a match may start,
+    #: such that every match holds one; the pattern then runs only near them.
+    hits: tuple[tuple[bytes, int], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not TYPE_NAME.fullmatch(self.kind):
@@ -65,7 +72,15 @@ class Detector:
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """The (start, end) of each value of this kind in `text`."""
-        for m in self.pattern.finditer(text):
+        return self.find_in(Scan(text))
+
+    def find_in(self, scan: Scan) -> Iterator[tuple[int, int]]:
+        """`find` on a prepared text."""
+        if self.hits:
+            matches = confirmed(self.pattern, scan.text, starts(scan.shape, self.hits))
+        else:
+            matches = self.pattern.finditer(scan.text)
+        for m in matches:
             if self.check is None:
                 yield m.span()
             elif (span := self.check(m)) is not None and span[1] > span[0]:
@@ -88,6 +103,8 @@ def _luhn(digits: str) -> bool:
 
 def _card(m: re.Match[str]) -> tuple[int, int] | None:
     digits = re.sub(r"\D", "", m.group())
+    if not digits.isascii():  # digits of another script ("４") are checked by their values
+        digits = "".join(str(unicodedata.decimal(c)) for c in digits)
     return m.span() if 13 <= len(digits) <= 19 and _luhn(digits) else None
 
 
@@ -132,22 +149,56 @@ ASSIGNED = re.compile(r"[:=]\s{0,3}[\"']?([^\s\"',;]{8,})")
 SECRET_NAME = re.compile(r"(?<![a-z0-9])(?:api[_-]?key|secret|token|passw(?:or)?d|pwd)[\"']?\s*\Z")
 
 
+#: The start of each secret name (in the text with small capitals), searched before any sign.
+SECRET_NAME_HEADS = (b"api", b"secret", b"token", b"passw", b"pwd")
+#: The shortest key of `SECRET_FORMS` but the first (a private key block, found on its own).
+SHORTEST_KEY = 15
+SIGN = re.compile(r"[:=]")
+
+
 class SecretDetector:
-    """API keys and secrets in their common formats, and values assigned to secret names."""
+    """API keys and secrets in their common formats, and values assigned to secret names.
+
+    A key is made of `[A-Za-z0-9_.-]` only, so its forms are tried only in runs of those at
+    least `SHORTEST_KEY` long; an assignment only at a sign at most 24 characters after the
+    start of a secret name.
+    """
 
     name = "secret"
     kind = "SECRET"
 
     def __init__(self) -> None:
-        self._forms = [re.compile(p) for p in SECRET_FORMS]
+        self._block, *self._keys = [re.compile(p) for p in SECRET_FORMS]
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
-        for pattern in self._forms:
-            for m in pattern.finditer(text):
-                yield m.span()
-        for m in ASSIGNED.finditer(text):
-            head = text[max(0, m.start() - 24):m.start()].lower()
-            if SECRET_NAME.search(head):
+        return self.find_in(Scan(text))
+
+    def find_in(self, scan: Scan) -> Iterator[tuple[int, int]]:
+        text = scan.text
+        for m in self._block.finditer(text):
+            yield m.span()
+        places = list(runs(scan.words, b"w" * SHORTEST_KEY))
+        for pattern in self._keys:
+            for start, end in places:
+                for m in pattern.finditer(text, start, end):
+                    yield m.span()
+        yield from self._assigned(scan)
+
+    def _assigned(self, scan: Scan) -> Iterator[tuple[int, int]]:
+        """Values assigned to a secret name: `api_key = "..."`, `password: ...`."""
+        text, signs = scan.text, set[int]()
+        for head in SECRET_NAME_HEADS:
+            at = scan.lower.find(head)
+            while at >= 0:
+                signs.update(m.start() for m in SIGN.finditer(text, at + len(head), at + 25))
+                at = scan.lower.find(head, at + len(head))
+        done = 0
+        for sign in sorted(signs):
+            if sign < done:
+                continue
+            head_text = text[max(0, sign - 24):sign].lower()
+            if SECRET_NAME.search(head_text) and (m := ASSIGNED.match(text, sign)) is not None:
+                done = m.end()
                 yield m.span(1)
 
 
@@ -165,6 +216,14 @@ PHONE_FORMS: tuple[str, ...] = (
 A bare run of digits is left alone: it is an id more often than a phone number."""
 
 
+#: Literals of the national forms (the last of `PHONE_FORMS`) in `scan.SHAPE`, with how far
+#: before each a match may start: every match holds one ("555-010-0199" holds "0 000 000" two
+#: characters in, "020 7946 0958" holds "0 0000 000" at its second character).
+PHONE_HITS: tuple[tuple[bytes, int], ...] = (
+    (b"0 000 000", 4), (b"0 0000 000", 4), (b"0 000000", 4), (b"00 00 00 00 00", 0),
+)
+
+
 class PhoneDetector:
     """Phone numbers in the formats of `PHONE_FORMS`, with 7 to 15 digits."""
 
@@ -172,11 +231,17 @@ class PhoneDetector:
     kind = "PHONE"
 
     def __init__(self) -> None:
-        self._forms = [re.compile(p) for p in PHONE_FORMS]
+        *self._marked, self._national = [re.compile(p) for p in PHONE_FORMS]
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
-        for pattern in self._forms:
-            for m in pattern.finditer(text):
+        return self.find_in(Scan(text))
+
+    def find_in(self, scan: Scan) -> Iterator[tuple[int, int]]:
+        text = scan.text
+        found = [pattern.finditer(text) for pattern in self._marked]  # from "+" and "("
+        found.append(confirmed(self._national, text, starts(scan.shape, PHONE_HITS)))
+        for matches in found:
+            for m in matches:
                 if 7 <= sum(c.isdigit() for c in m.group()) <= 15:
                     yield m.span()
 
@@ -190,6 +255,10 @@ class EmailDetector:
     local = re.compile(r"[A-Za-z0-9._%+-]{1,64}\Z")
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
+        return self.find_in(Scan(text))
+
+    def find_in(self, scan: Scan) -> Iterator[tuple[int, int]]:
+        text = scan.text
         for m in self.domain.finditer(text):
             at = m.start()
             head = self.local.search(text, max(0, at - 64), at)
@@ -244,11 +313,11 @@ BUILTIN: dict[str, Finder] = {
     "email": EmailDetector(),
     "iban": Detector("iban", re.compile(
         r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{1,4}){3,8}(?![A-Za-z0-9])"
-    ), "IBAN", _iban),
+    ), "IBAN", _iban, ((b"AA00", 0),)),
     "card": Detector("card", re.compile(
         r"\d(?<![\d-]\d)(?:\d{12,18}|\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?"
         r"|\d{3}[ -]\d{6}[ -]\d{5})(?![\d-])"
-    ), "CARD", _card),
+    ), "CARD", _card, ((b"0" * 13, 0), (b"0000 0000 0000 0000", 0), (b"0000 000000 00000", 0))),
     "ip": IPDetector(),
     "phone": PhoneDetector(),
 }

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .detectors import Finder
+from .scan import Scan
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
 
@@ -37,8 +38,10 @@ class Redactor:
         """
         starts: list[int] = []
         taken: list[tuple[int, int, str]] = []
+        scan = Scan(text)  # made once, shared by the built-ins
         for detector in self.detectors:
-            for start, end in detector.find(text):
+            find_in = getattr(detector, "find_in", None)
+            for start, end in find_in(scan) if find_in is not None else detector.find(text):
                 i = bisect.bisect_right(starts, start)
                 if i and taken[i - 1][1] > start:
                     continue
