@@ -2,8 +2,9 @@
 
 Both a live `Trace` and the lines of a saved JSONL file become the same `ViewData`: a list of
 nodes in tree order (each with its parent's index), times relative to the run's start, the
-run's outcome, and the credit of each node when the trace carries it. The HTML page and the
-terminal tree both read this, never the raw spans.
+run's outcome, the credit of each node when the trace carries it, and the run's egress audit
+(what each provider was sent: counts only). The HTML page and the terminal tree both read this,
+never the raw spans.
 """
 
 from __future__ import annotations
@@ -91,9 +92,11 @@ class ViewData:
     has_credit: bool
     wasted_tokens: int
     wasted_cost: float
+    egress: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "egress": self.egress,
             "answer": self.answer, "status": self.status, "error": self.error,
             "query": self.query, "tokens": self.tokens, "cost": self.cost,
             "duration": self.duration, "has_credit": self.has_credit,
@@ -199,6 +202,47 @@ def _label(span: Mapping[str, Any]) -> str:
     return "" if span.get("name") == KIND_LABELS.get(kind) else str(span.get("name") or "")
 
 
+# --- egress -----------------------------------------------------------------------------
+
+_AUDIT_COUNTS = ("requests", "chars_sent", "context_chars_sent", "context_ranges_total",
+                 "refused", "withheld_chars")
+
+
+def _count(value: Any) -> int:
+    number = _number(value)
+    return int(number) if number is not None and number >= 0 else 0
+
+
+def _kinds(value: Any) -> dict[str, int]:
+    """Redaction counts by kind ("EMAIL": 3): the audit holds kinds and counts, never values."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k)[:40]: _count(n) for k, n in value.items()}
+
+
+def egress_of(audit: Any) -> dict[str, Any] | None:
+    """The run's egress audit (`result.egress`) as the page shows it, or None without one.
+
+    Only the policy, provider names, counts and coverage are kept: a hand-edited trace cannot
+    bring anything else (a context range list, a value) into the page.
+    """
+    if not isinstance(audit, Mapping) or not isinstance(audit.get("providers"), Mapping):
+        return None
+    providers = []
+    for name, p in audit["providers"].items():
+        if not isinstance(p, Mapping):
+            continue
+        row: dict[str, Any] = {"name": str(name), "local": p.get("local") is True}
+        row.update({k: _count(p.get(k)) for k in _AUDIT_COUNTS})
+        coverage = _number(p.get("coverage"))
+        row["coverage"] = None if coverage is None else min(max(coverage, 0.0), 1.0)
+        row["redactions"] = _kinds(p.get("redactions"))
+        providers.append(row)
+    return {"policy": str(audit.get("policy") or "?"),
+            "context_chars": _count(audit.get("context_chars")),
+            "redactions": _kinds(audit.get("redactions")), "providers": providers}
+
+
 # --- credit -----------------------------------------------------------------------------
 
 
@@ -293,4 +337,5 @@ def build(root: Mapping[str, Any], metadata: Mapping[str, Any] | None = None,
         has_credit=bool(judged),
         wasted_tokens=wasted_total[0] if wasted_total else sum(c.tokens for c in unused),
         wasted_cost=wasted_total[1] if wasted_total else sum(c.cost for c in unused),
+        egress=egress_of(ra.get("egress")),
     )

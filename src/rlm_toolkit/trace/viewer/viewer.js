@@ -75,6 +75,39 @@
     }
   }
 
+  // --- egress: what each provider was sent (counts and coverage, never values) ----------
+  function egress() {
+    const E = D.egress;
+    if (!E) return;
+    const box = $("egress");
+    box.hidden = false;
+    const kinds = (r) => Object.entries(r || {}).map(([k, n]) => k + " " + int(n)).join(", ");
+    box.querySelector("summary").textContent = "egress: policy " + visible(E.policy) +
+      ", " + int(E.providers.length) + " provider(s)" +
+      (Object.keys(E.redactions).length ? ", redacted " + visible(kinds(E.redactions)) : "");
+    if (!E.providers.length) { box.appendChild(el("div", "muted", "nothing was sent to any provider")); return; }
+    const table = el("table");
+    const cols = ["provider", "where", "requests", "chars sent", "context chars sent",
+                  "context coverage", "context ranges", "redacted", "refused", "withheld chars"];
+    const head = el("tr");
+    for (const c of cols) head.appendChild(el("th", c === "redacted" ? "kinds" : null, c));
+    table.appendChild(head);
+    for (const p of E.providers) {
+      const tr = el("tr");
+      tr.dataset.provider = p.name;
+      const cells = [p.name, p.local ? "local" : "remote", int(p.requests), int(p.chars_sent),
+        int(p.context_chars_sent),
+        p.coverage === null ? "not measured" : (p.coverage * 100).toFixed(1) + "%",
+        int(p.context_ranges_total), kinds(p.redactions) || "none", int(p.refused),
+        int(p.withheld_chars)];
+      cells.forEach((v, k) => tr.appendChild(el("td", cols[k] === "redacted" ? "kinds" : null, v)));
+      table.appendChild(tr);
+    }
+    box.appendChild(table);
+    box.appendChild(el("div", "muted", "context: " + int(E.context_chars) +
+      " chars; redacted values are counted by kind, never shown"));
+  }
+
   // --- tree ---------------------------------------------------------------------------
   function badge(n) {
     if (!n.cr) return null;
@@ -280,6 +313,7 @@
   $("collapse").addEventListener("click", () => { open.clear(); open.add(0); drawTree(); });
 
   header();
+  egress();
   drawAxis();
   drawTree();
   setRows();
