@@ -71,6 +71,8 @@ PIECES = (
     "the", "order", "EUR", "GB82", "WEST", "DE89", "id", "x", "AB", "Z",
     "sk-", "AKIA", "ghp_", "api_key", "Token", "password", "secret", "eyJ", "xoxb-",
     "jane@example.com", "a.b@c.io", "@", "10.0.0.1", "::1", "2001:db8::1", "12:30:45",
+    "1:2:3:4:5:6:7:8", "::ffff:10.0.0.1", "abcde:1:2:3:4:5:6", "fe80::1:2", "a:b:c:d:e:f",
+    "1:2:3:4:5:6:1.2.3.4", ":::", "ab::cd::ef",
     "2026-01-15", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000",
     "٣", "３", "é", "€", "İ", "０",
 )
@@ -87,6 +89,9 @@ def _text(rng: random.Random) -> str:
         elif roll < 0.55:
             parts.append(_phone(rng))
         elif roll < 0.6:
+            parts.append("".join(rng.choice("0123456789abcdefABG:::..") for _ in range(
+                rng.randint(2, 40))))  # IPv6 and IPv4 look-alikes
+        elif roll < 0.65:
             parts.append(rng.choice(["sk-", "AKIA", "ghp_", "xoxb-"]) + "".join(
                 rng.choice("ABCdef0123456789_-") for _ in range(rng.randint(8, 40))))
         else:

@@ -273,7 +273,9 @@ class IPDetector:
     name = "ip"
     kind = "IP"
     v4 = re.compile(r"\.\d{1,3}\.\d{1,3}\.")
-    v6 = re.compile(r":[0-9A-Fa-f:]*")
+    #: From a run's first colon; the run must hold "::" or five more colons between groups of
+    #: at most 4 hex digits, as an IPv6 address does (a time, 12:30:45, is not tried).
+    v6 = re.compile(r":(?=:|[0-9A-Fa-f:]*::|(?:[0-9A-Fa-f]{0,4}:){5})[0-9A-Fa-f:]*")
     hexdigits = frozenset("0123456789abcdefABCDEF")
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
