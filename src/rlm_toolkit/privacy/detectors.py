@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..errors import ConfigError
-from .scan import Scan, confirmed, runs, starts
+from .scan import Scan, Trigger, confirmed, runs
 
 #: Finds, in a match, the part that is the value; returns its (start, end) or None to skip.
 Check = Callable[[re.Match[str]], tuple[int, int] | None]
@@ -45,9 +45,9 @@ class Detector:
     pattern: re.Pattern[str]
     kind: str
     check: Check | None = field(default=None, compare=False)
-    #: Built-ins only: literals of `scan.SHAPE`, each with how far before it a match may start,
+    #: Built-ins only: triggers in `scan.SHAPE`, each with how far before it a match may start,
     #: such that every match holds one; the pattern then runs only near them.
-    hits: tuple[tuple[bytes, int], ...] = field(default=(), compare=False)
+    hits: tuple[tuple[Trigger, int], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not TYPE_NAME.fullmatch(self.kind):
@@ -77,7 +77,7 @@ class Detector:
     def find_in(self, scan: Scan) -> Iterator[tuple[int, int]]:
         """`find` on a prepared text."""
         if self.hits:
-            matches = confirmed(self.pattern, scan.text, starts(scan.shape, self.hits))
+            matches = confirmed(self.pattern, scan.text, scan.starts(self.hits))
         else:
             matches = self.pattern.finditer(scan.text)
         for m in matches:
@@ -216,12 +216,13 @@ PHONE_FORMS: tuple[str, ...] = (
 A bare run of digits is left alone: it is an id more often than a phone number."""
 
 
-#: Literals of the national forms (the last of `PHONE_FORMS`) in `scan.SHAPE`, with how far
-#: before each a match may start: every match holds one ("555-010-0199" holds "0 000 000" two
-#: characters in, "020 7946 0958" holds "0 0000 000" at its second character).
-PHONE_HITS: tuple[tuple[bytes, int], ...] = (
-    (b"0 000 000", 4), (b"0 0000 000", 4), (b"0 000000", 4), (b"00 00 00 00 00", 0),
-)
+#: Digit groups in `scan.SHAPE`: a group's last digit, a separator, then 3 + 3, 4 + 3 or 6
+#: digits ("555-010-0199" holds "0 000 000" two characters in, "020 7946 0958" holds
+#: "0 0000 000" at its second character, a grouped card "0 0000 000" at its fourth).
+GROUPS = re.compile(rb"0 000(?: 000|0 000|000)")
+#: Triggers of the national forms (the last of `PHONE_FORMS`), with how far before each a
+#: match may start: every match holds one.
+PHONE_HITS: tuple[tuple[Trigger, int], ...] = ((GROUPS, 4), (b"00 00 00 00 00", 0))
 
 
 class PhoneDetector:
@@ -239,7 +240,7 @@ class PhoneDetector:
     def find_in(self, scan: Scan) -> Iterator[tuple[int, int]]:
         text = scan.text
         found = [pattern.finditer(text) for pattern in self._marked]  # from "+" and "("
-        found.append(confirmed(self._national, text, starts(scan.shape, PHONE_HITS)))
+        found.append(confirmed(self._national, text, scan.starts(PHONE_HITS)))
         for matches in found:
             for m in matches:
                 if 7 <= sum(c.isdigit() for c in m.group()) <= 15:
@@ -319,7 +320,7 @@ BUILTIN: dict[str, Finder] = {
     "card": Detector("card", re.compile(
         r"\d(?<![\d-]\d)(?:\d{12,18}|\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?"
         r"|\d{3}[ -]\d{6}[ -]\d{5})(?![\d-])"
-    ), "CARD", _card, ((b"0" * 13, 0), (b"0000 0000 0000 0000", 0), (b"0000 000000 00000", 0))),
+    ), "CARD", _card, ((b"0" * 13, 0), (GROUPS, 3))),  # 13+ digits, or 4-4-4-4(-x) / 4-6-5
     "ip": IPDetector(),
     "phone": PhoneDetector(),
 }

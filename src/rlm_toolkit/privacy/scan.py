@@ -3,9 +3,10 @@
 Python's `re` tries a pattern that starts with a class (`\\d`, `[A-Z]`) at every character of
 that class: in a log full of dates and ids that is millions of tries. The built-ins instead
 look for a literal, a fast search, in a *shape* of the text (one byte per character, so offsets
-are the text's), and run their full pattern only near each hit. A detector's literals are
-chosen so that every match of its pattern holds one of them; the tests compare the result with
-the plain scan of every pattern over the whole text.
+are the text's), and run their full pattern only near each hit. A detector's literals (or
+short byte patterns that start with one) are chosen so that every match of its pattern holds
+one of them; the tests compare the result with the plain scan of every pattern over the whole
+text.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import cached_property
+
+#: What a detector looks for in `Scan.shape`: a literal, or a byte pattern starting with one.
+Trigger = bytes | re.Pattern[bytes]
 
 #: Digits as "0", the separators " ", "-" and "." as " ", capitals as "A":
 #: "4111-1111-1111-1111" -> b"0000 0000 0000 0000", "GB82 WEST" -> b"AA00 AAAA".
@@ -34,6 +38,7 @@ class Scan:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._hits: dict[Trigger, list[tuple[int, int]]] = {}
 
     @cached_property
     def digits(self) -> str:
@@ -65,25 +70,39 @@ class Scan:
         """The text with ASCII capitals made small: where secret names are searched."""
         return self._bytes(self.text, LOWER)
 
+    def hits(self, trigger: Trigger) -> list[tuple[int, int]]:
+        """Where `trigger` is in `shape` (made once per trigger: detectors share them)."""
+        found = self._hits.get(trigger)
+        if found is None:
+            found = self._hits[trigger] = list(hits(self.shape, trigger))
+        return found
 
-def hits(view: bytes, literal: bytes) -> Iterator[int]:
-    """Where `literal` is in `view`, left to right; a hit hides the ones that overlap it."""
-    at = view.find(literal)
+    def starts(self, triggers: Iterable[tuple[Trigger, int]]) -> list[tuple[int, int]]:
+        """Ranges (first, last) where a match may start, sorted and merged.
+
+        Each trigger comes with how far before it a match holding it may start; the range of
+        a hit also covers the hits it hid (up to its own end).
+        """
+        return merged((max(0, at - before), end)
+                      for trigger, before in triggers for at, end in self.hits(trigger))
+
+
+def hits(view: bytes, trigger: Trigger) -> Iterator[tuple[int, int]]:
+    """Where `trigger` is in `view`, left to right; a hit hides the ones that overlap it."""
+    if isinstance(trigger, re.Pattern):
+        for m in trigger.finditer(view):
+            yield m.span()
+        return
+    at = view.find(trigger)
     while at >= 0:
-        yield at
-        at = view.find(literal, at + len(literal))
+        yield at, at + len(trigger)
+        at = view.find(trigger, at + len(trigger))
 
 
-def starts(view: bytes, literals: Iterable[tuple[bytes, int]]) -> list[tuple[int, int]]:
-    """Ranges (first, last) where a match may start, sorted and merged.
-
-    Each literal comes with how far before it a match holding it may start; the range of a hit
-    also covers the hits it hid (up to its own length further on).
-    """
-    ranges = sorted((max(0, at - before), at + len(literal))
-                    for literal, before in literals for at in hits(view, literal))
+def merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`ranges` sorted, with the ones that overlap or touch joined."""
     out: list[tuple[int, int]] = []
-    for lo, hi in ranges:
+    for lo, hi in sorted(ranges):
         if out and lo <= out[-1][1] + 1:
             out[-1] = (out[-1][0], max(out[-1][1], hi))
         else:
