@@ -17,7 +17,7 @@ from types import ModuleType
 import pytest
 
 from rlm_toolkit.privacy import BUILTIN, Redactor, build
-from rlm_toolkit.privacy.scan import OTHER_DIGIT
+from rlm_toolkit.privacy.scan import OTHER_DIGIT, OTHER_DIGIT_UTF8
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -194,3 +194,12 @@ def test_values_at_the_edges_of_the_text() -> None:
     assert found(["iban", "card", "phone"], text) == [
         ("CARD", "4111111111111111"), ("IBAN", "GB82 WEST 1234 5698 7654 32"),
         ("PHONE", "555-010-0199")]
+
+
+def test_the_utf8_prefilter_sees_every_digit_of_another_script() -> None:
+    """A text whose UTF-8 has no byte of `OTHER_DIGIT_UTF8` skips the search for such digits:
+    every decimal digit beyond ASCII must match it (and common non-Latin text must not)."""
+    digits = [chr(c) for c in range(0x80, 0x110000) if chr(c).isdecimal()]
+    assert len(digits) > 600
+    assert all(OTHER_DIGIT_UTF8.search(d.encode()) for d in digits)
+    assert OTHER_DIGIT_UTF8.search("Zoë paid 12 € “ok” — 中文 한국어 Привет 😀".encode()) is None

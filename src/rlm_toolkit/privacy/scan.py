@@ -30,6 +30,11 @@ LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))
 
 #: A decimal digit other than 0-9 ("٣", "３").
 OTHER_DIGIT = re.compile(r"[^\D0-9]")
+#: The first bytes, in UTF-8, of every such digit (and of few other characters: no Latin,
+#: Greek, Cyrillic, CJK, Hangul, punctuation or emoji), so most texts need no `OTHER_DIGIT` scan.
+OTHER_DIGIT_UTF8 = re.compile(
+    rb"[\xd9\xdb\xdf\xe0\xe1\xea\xef\xf0](?:(?<=[\xd9\xdb\xdf\xe0])|(?<=\xe1)[\x80-\xb1]"
+    rb"|(?<=\xea)[\x98-\xaf]|(?<=\xef)\xbc|(?<=\xf0)(?:[\x90-\x9e]|\x9f\xaf))")
 NOT_WORD = re.compile(rb"[^w]")
 
 
@@ -46,29 +51,34 @@ class Scan:
         that `shape` shows the digits of every script as "0" (as `\\d` reads them)."""
         if self.text.isascii():
             return self.text
+        if OTHER_DIGIT_UTF8.search(self.text.encode("utf-8", "surrogatepass")) is None:
+            return self.text
         found = set(OTHER_DIGIT.findall(self.text))
         if not found:
             return self.text
         return self.text.translate({ord(c): 48 + unicodedata.decimal(c) for c in found})
 
-    def _bytes(self, text: str, table: bytes) -> bytes:
-        # latin-1 with "replace" writes one byte per character ("?" beyond latin-1).
-        return text.encode("latin-1", "replace").translate(table)
+    @cached_property
+    def raw(self) -> bytes:
+        """The text in latin-1, one byte per character ("?" for any beyond latin-1)."""
+        return self.text.encode("latin-1", "replace")
 
     @cached_property
     def shape(self) -> bytes:
         """`digits` in `SHAPE`: where digit groups, card and IBAN forms are searched."""
-        return self._bytes(self.digits, SHAPE)
+        digits = self.digits
+        raw = self.raw if digits is self.text else digits.encode("latin-1", "replace")
+        return raw.translate(SHAPE)
 
     @cached_property
     def words(self) -> bytes:
         """The text in `WORDS`: runs of "w" are the places a key can be."""
-        return self._bytes(self.text, WORDS)
+        return self.raw.translate(WORDS)
 
     @cached_property
     def lower(self) -> bytes:
         """The text with ASCII capitals made small: where secret names are searched."""
-        return self._bytes(self.text, LOWER)
+        return self.raw.translate(LOWER)
 
     def hits(self, trigger: Trigger) -> list[tuple[int, int]]:
         """Where `trigger` is in `shape` (made once per trigger: detectors share them)."""
