@@ -215,3 +215,15 @@ def test_absent_terms_skip_question_words_and_the_kind_of_answer() -> None:
     assert guards.absent_terms("Who is Mr. Collins's patroness?", text) == []
     assert guards.absent_terms("In which city is the lantern kept today?", text) == ["lantern"]
     assert guards.absent_terms("How many dinners are mentioned?", text) == []
+
+
+def test_after_each_step_a_small_model_is_told_the_question_again() -> None:
+    query = "What is the secret code for the garage?"
+    root = ScriptedLLM([repl('print(grep("garage"))'), repl('FINAL("9911-KILO")')], name=SMALL)
+    make_rlm(root).run(context=CODES, query=query)
+    assert f"(19 steps left) The question was: {query} If the output shows the answer" in \
+        told(root, 1)
+    big = ScriptedLLM([repl('print(grep("garage"))'), repl('FINAL("9911-KILO")')],
+                      name="openai/gpt-4o")
+    make_rlm(big).run(context=CODES, query=query)
+    assert "The question was" not in told(big, 1)

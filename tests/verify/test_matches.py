@@ -64,3 +64,18 @@ def test_a_search_of_other_text_in_the_repl_has_no_offsets_but_can_still_be_cite
                              "FINAL('Oslo', cite=[h])")])
     [c] = make_rlm(root).run(context=TEXT, query="Which city?").citations
     assert c.valid and c.line == 2
+
+
+def test_a_paragraph_long_line_is_shown_around_its_match_but_located_whole() -> None:
+    before, after = "word " * 200, " more" * 200
+    text = "intro\n" + before + "The vault code is 48213." + after + "\n" + "x " * 300 + "\n"
+    [hit] = grep("vault code", _default=text, context_lines=1)
+    first, shown, neighbour = hit.split("\n")
+    assert first == "L1: intro"
+    assert shown.startswith("L2: ...") and shown.endswith("...")
+    assert "The vault code is 48213." in shown and len(shown) < 400
+    assert neighbour.startswith("L3: x x") and neighbour.endswith("...")
+    assert hit.text == text.splitlines()[1]  # the whole line, for citations and code
+    assert text[hit.start:hit.end] == hit.text
+    short = grep("intro", _default=text)
+    assert short == ["L1: intro"]

@@ -196,7 +196,8 @@ def unseen_name_feedback(names: list[str]) -> str:
 # --- a question about something the data never mentions -----------------------------------
 
 _TERM = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
-#: Words of a question that say how to answer, not what about: never a missing subject.
+#: Words of a question that say how to answer, or name the input itself ("the provided
+#: text"), not what it is about: never a missing subject.
 _NOT_SUBJECT_WORDS = """
 what which where when whom whose why how many much does did done have has had been being
 were with from into onto about above below after before under over than then only just
@@ -205,6 +206,8 @@ names number numbers give tell find list text data context document documents ac
 mentioned mention say says said word words exactly please today currently kept keep held
 called named known most least more less same each every some other total count whole
 single short long first last given written stated line lines shown show value values
+provided following passage story article book novel file input excerpt paragraph chapter
+section page sentence
 """
 _NOT_SUBJECT = frozenset(_NOT_SUBJECT_WORDS.split()) | frozenset(_PLACE_WORDS)
 

@@ -220,7 +220,9 @@ class Run:
                 span.finish(error=error)
                 return Ending(limit, error=error)
             left = cfg.max_iterations - it
-            feedback.append(f"({left} step{'s' if left != 1 else ''} left)")
+            feedback.append(f"({left} step{'s' if left != 1 else ''} left)"
+                            + (prompts.SMALL_STEP_NOTE.format(query=self.query)
+                               if self.small else ""))
             turns.append(prompts.Turn(reply, "\n\n".join(feedback),
                                       turn_summary(it, reply, feedback)))
             span.finish()

@@ -189,3 +189,8 @@ def output_invalid(problem: str) -> str:
     """Feedback for a final answer that did not match the output schema."""
     return (f"Your final answer does not match the required output schema: {problem}. Fix it "
             "and give the final answer again as JSON matching the schema.")
+
+
+#: After each step of a small model: the question again, and that the step that answers is
+#: the next one (a 1.5B model otherwise reran the search that had found the answer).
+SMALL_STEP_NOTE = " The question was: {query} If the output shows the answer, write FINAL(answer)."

@@ -219,11 +219,13 @@ def grep(
     pos = 0
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-        if regex.search(line):
+        if found := regex.search(line):
             lo, hi = max(0, i - context_lines), min(len(lines), i + context_lines + 1)
             number = i + 1 if first_line is None else first_line + i
-            shown = "\n".join(f"L{(j + 1) if first_line is None else first_line + j}: "
-                              f"{_strip_end(lines[j])}" for j in range(lo, hi))
+            shown = "\n".join(
+                f"L{(j + 1) if first_line is None else first_line + j}: "
+                + (_around(line, found) if j == i else _head(_strip_end(lines[j])))
+                for j in range(lo, hi))
             located = base is not None
             out.append(Match(
                 shown, text=line, start=None if base is None else base + pos,
@@ -235,6 +237,26 @@ def grep(
                 break
         pos += len(raw)
     return out
+
+
+#: A matching line longer than this (a paragraph) is shown around its match, and a
+#: neighbouring one by its start; `.text` is always the whole line.
+SHOWN_LINE_CHARS = 400
+SHOWN_AROUND_CHARS = 160
+
+
+def _around(line: str, found: re.Match[str]) -> str:
+    """A long line cut to the part around its match, marked with "..." where cut."""
+    if len(line) <= SHOWN_LINE_CHARS:
+        return line
+    a = max(0, found.start() - SHOWN_AROUND_CHARS)
+    b = min(len(line), found.end() + SHOWN_AROUND_CHARS)
+    return ("..." if a else "") + line[a:b] + ("..." if b < len(line) else "")
+
+
+def _head(line: str) -> str:
+    """A long neighbouring line cut to its start."""
+    return line if len(line) <= SHOWN_LINE_CHARS else line[:SHOWN_AROUND_CHARS] + "..."
 
 
 def _strip_end(raw: str) -> str:
