@@ -227,3 +227,14 @@ def test_after_each_step_a_small_model_is_told_the_question_again() -> None:
                       name="openai/gpt-4o")
     make_rlm(big).run(context=CODES, query=query)
     assert "The question was" not in told(big, 1)
+
+
+def test_a_word_given_for_a_number_to_look_up_is_sent_back_to_the_line() -> None:
+    text = FILLER + "\nThe special magic number for northern-falcon is 7730926 again.\n"
+    query = "What is the special magic number for northern-falcon? Answer with the number only."
+    root = ScriptedLLM([repl('print(grep("northern-falcon"))'), repl('FINAL("again")'),
+                        repl('FINAL("7730926")')], name=SMALL)
+    result = make_rlm(root).run(context=text, query=query)
+    assert guards.WRONG_KIND_LOOKUP.format(answer="again") in told(root, 2)
+    assert result.answer == "7730926"
+    assert guards.answer_kind("What is the secret code for the vault?") is None  # codes have letters

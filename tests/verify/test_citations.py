@@ -192,3 +192,23 @@ def test_a_host_citation_in_a_long_single_line_context_is_a_short_window() -> No
     [c] = result.citations
     assert c.valid and "48213" in c.text and len(c.text) <= 2 * 200 + 5
     assert text[c.start:c.end] == c.text
+
+
+def test_a_quote_copied_from_a_cut_grep_display_is_found_by_its_longest_piece() -> None:
+    long_line = "word " * 100 + "The vault code for the east wing is 48213." + " more" * 100
+    text = "intro\n" + long_line + "\n"
+    shown = "L1: intro\nL2: ...word word The vault code for the east wing is 48213. more more..."
+    result = run([repl("print(grep('east wing', context_lines=1))"),
+                  repl(f"FINAL('48213', cite=[{shown!r}])")], context=text)
+    [c] = result.citations
+    assert c.valid and c.line == 2 and "48213" in c.text
+    tiny = run([repl("print(grep('east wing'))"), repl("FINAL('48213', cite=['L3: ...the...'])")])
+    assert not tiny.citations[0].valid  # a piece too short to say where it is
+
+
+def test_a_final_with_citations_written_as_text_is_read_by_the_repl() -> None:
+    result = run([repl("hits = grep('vault code')\nprint(hits)"),
+                  "FINAL('48213', cite=['L3: The vault code for the east wing is 48213.'])"])
+    assert result.answer == "48213"
+    [c] = result.citations
+    assert c.valid and c.line == 3 and not c.auto

@@ -83,12 +83,26 @@ def check_one(spec: dict[str, Any], source: Source) -> Citation:
     return Citation(start, end, held, True, line_at(text, start), source.path_at(start))
 
 
+#: A grep display's marks: "L12: " line heads and the "..." where a long line was cut.
+_DISPLAY_MARKS = re.compile(r"(?:^|\n)L\d+: |\.\.\.")
+#: The shortest piece of a grep display that is looked up on its own.
+MIN_PIECE_CHARS = 20
+
+
 def locate(quote: str, source: Source) -> Citation:
-    """A quote found in `source` by exact match (first occurrence), else invalid."""
+    """A quote found in `source` by exact match (first occurrence), else invalid.
+
+    A quote copied from a grep display is also looked up without its marks: the
+    "L12: " line heads and the "..." where a long line was cut (its longest piece).
+    """
     text = source.text
     candidates = [quote]
     if _LINE_MARK.match(quote):
         candidates.append(_LINE_MARK.sub("", quote, count=1))
+    pieces = [p.strip() for p in _DISPLAY_MARKS.split(quote)]
+    longest = max(pieces, key=len, default="")
+    if len(pieces) > 1 and len(longest) >= MIN_PIECE_CHARS:
+        candidates.append(longest)
     for candidate in candidates:
         if not candidate.strip():
             continue

@@ -98,6 +98,9 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
 _PLACE_WORDS = ("town", "city", "village", "country", "region", "province", "county", "state",
                 "island", "district", "place")
 _HOW_MANY = re.compile(r"\b(how many|how much|number of|count of|how often)\b", re.IGNORECASE)
+_WHAT_NUMBER = re.compile(r"\b(?:what|which) (?:is|was|are|were) (?:the|its|their|his|her) "
+                          r"(?:[\w-]+ ){0,4}(?:number|amount|total|count|year)\b"
+                          r"|\banswer with (?:the|a) number\b", re.IGNORECASE)
 _WHICH_PLACE = re.compile(r"\b(?:which|what|in which|in what)\s+(" + "|".join(_PLACE_WORDS)
                           + r")\b", re.IGNORECASE)
 _LINKS = re.compile(r"^[^.;\n]{0,20}?\b(lies|is|are|was|sits|stands|located|found|belongs?|"
@@ -109,9 +112,12 @@ MAX_OCCURRENCES = 50
 
 
 def answer_kind(query: str) -> tuple[str, str] | None:
-    """What the question asks for: ("number", "") or ("place", "town"), or None when unclear."""
+    """What the question asks for: ("number", "") for a count, ("number", "lookup") for a
+    number to read ("what is the magic number ..."), ("place", "town"), or None if unclear."""
     if _HOW_MANY.search(query):
         return "number", ""
+    if _WHAT_NUMBER.search(query):
+        return "number", "lookup"
     m = _WHICH_PLACE.search(query)
     if m is not None:
         return "place", m.group(1).lower()
@@ -155,7 +161,8 @@ def next_hop(query: str, answer: str, source: str) -> str | None:
         low = bare.lower()
         if any(c.isdigit() for c in low) or any(low.startswith(w) for w in _NUMBER_WORDS):
             return None
-        return WRONG_KIND_NUMBER.format(answer=bare[:80])
+        message = WRONG_KIND_LOOKUP if kind[1] == "lookup" else WRONG_KIND_NUMBER
+        return message.format(answer=bare[:80])
     if len(bare) > 60:
         return None
     low_source, target = source.lower(), bare.lower()
@@ -172,6 +179,11 @@ WRONG_KIND_NUMBER = (
     "The question asks for a number, but your answer {answer!r} is not one. Count with code "
     "(for example len(find_items()) or classify(items, labels).count(label)) and answer with "
     "the number."
+)
+WRONG_KIND_LOOKUP = (
+    "The question asks for a number, but your answer {answer!r} is not one. Print the whole "
+    "line that holds it, e.g. print(grep(r\"words of the question\")), and answer with the "
+    "number it shows."
 )
 NEXT_HOP = (
     "Your answer {answer!r} is not a {kind}: the text says where {answer!r} is. Search for it "

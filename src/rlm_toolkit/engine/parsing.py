@@ -99,9 +99,12 @@ class TextFinal:
 
     @property
     def is_expression(self) -> bool:
-        """True for FINAL(expr) where expr is Python that computes something (not a literal)."""
+        """True for FINAL(expr) where expr is Python that computes something (not a literal),
+        or for a FINAL with keyword arguments (`cite=`), which the REPL must read."""
         if self.kind != "FINAL":
             return False
+        if _keywords(self.raw):  # FINAL(value, cite=[...]): the REPL reads the citations
+            return True
         try:
             node = ast.parse(self.raw.strip(), mode="eval").body
         except SyntaxError:
@@ -116,7 +119,31 @@ def find_text_final(prose: str) -> TextFinal | None:
     if match is None:
         return None
     kind, raw = match.group(1), match.group(2).strip()
-    return TextFinal(kind, raw, _unquote(raw))
+    first = _first_argument(raw) if _keywords(raw) else None
+    return TextFinal(kind, raw, _unquote(first if first is not None else raw))
+
+
+def _call(raw: str) -> ast.Call | None:
+    """`raw` read as the arguments of a call, or None when it is not Python."""
+    try:
+        node = ast.parse(f"FINAL({raw})", mode="eval").body
+    except SyntaxError:
+        return None
+    return node if isinstance(node, ast.Call) else None
+
+
+def _keywords(raw: str) -> list[str]:
+    """The keyword arguments written in `raw` (FINAL(value, cite=[...]) as text)."""
+    call = _call(raw)
+    return [k.arg for k in call.keywords if k.arg] if call is not None else []
+
+
+def _first_argument(raw: str) -> str | None:
+    """The source of the first positional argument in `raw`."""
+    call = _call(raw)
+    if call is None or not call.args:
+        return None
+    return ast.get_source_segment(f"FINAL({raw})", call.args[0])
 
 
 def _unquote(raw: str) -> str:
