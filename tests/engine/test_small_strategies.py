@@ -238,3 +238,29 @@ def test_a_word_given_for_a_number_to_look_up_is_sent_back_to_the_line() -> None
     assert guards.WRONG_KIND_LOOKUP.format(answer="again") in told(root, 2)
     assert result.answer == "7730926"
     assert guards.answer_kind("What is the secret code for the vault?") is None  # codes have letters
+
+
+DISTRACTED = (FILLER + "\nIn 1820, the Silver Compass was moved to the Vesk Archive. The Orl "
+              "Library stands in the city of Tarn.\n" + FILLER
+              + "\nThe Vesk Archive stands in the city of Brno.\n")
+
+
+def test_an_answer_nothing_links_to_the_subject_is_sent_to_find_the_subject_first() -> None:
+    root = ScriptedLLM([repl('print(grep("Silver Compass"))'), repl('FINAL("Tarn")'),
+                        repl('print(grep("Vesk Archive"))'), repl('FINAL("Brno")')],
+                       name=SMALL)
+    result = make_rlm(root).run(context=DISTRACTED,
+                                query="In which city is the Silver Compass kept today?")
+    said = told(root, 2)
+    assert "'Tarn' comes from a sentence about Orl Library" in said
+    assert "nothing in the data links Orl Library to Silver Compass" in said
+    assert result.answer == "Brno"
+
+
+def test_a_second_hop_answer_is_linked_through_the_entity_beside_the_subject() -> None:
+    assert guards.unlinked_answer("In which city is the Silver Compass kept today?", "Brno",
+                                  DISTRACTED) is None
+    assert guards.unlinked_answer("Who is Mr. Collins's patroness?", "Lady Catherine",
+                                  "Mr. Collins praised Lady Catherine.") is None
+    assert guards.proper_names("Who is Mr. Collins's patroness? Answer with the name.") == \
+        ["Collins"]

@@ -254,3 +254,71 @@ def absent_terms_feedback(terms: list[str], answer: str) -> str:
     shown = ", ".join(repr(t) for t in terms[:3])
     return ABSENT_TERMS.format(terms=shown, them="it" if len(terms) == 1 else "them",
                                answer=_bare(answer)[:80])
+
+
+# --- a multi-hop answer that nothing in the data links to the question's subject ----------
+
+_PROPER = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of|de|du|von|van|the)?\s*[A-Z][\w'-]*)*")
+_NOT_NAMES = frozenset(("in", "what", "which", "who", "whom", "whose", "where", "when", "why",
+                        "how", "answer", "the", "a", "an", "is", "was", "mr", "mrs", "ms", "dr",
+                        "it", "its", "on", "at", "of", "to", "for", "by", "from", "with"))
+_SENTENCE_STOP = ".!?\n"
+#: How many sentences holding the answer (or the subject) are looked at.
+MAX_SENTENCES = 40
+
+
+def proper_names(text: str) -> list[str]:
+    """Capitalised names in `text` ("Amber Hourglass"), without leading articles, titles or
+    question words, possessives dropped."""
+    names: list[str] = []
+    for raw in _PROPER.findall(text):
+        words = raw.split()
+        while words and words[0].lower().rstrip(".") in _NOT_NAMES:
+            words = words[1:]
+        name = " ".join(words).removesuffix("'s").strip()
+        if len(name) >= 3 and name.lower() not in _NOT_NAMES:
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def sentences_with(needle: str, source: str, low_source: str | None = None) -> list[str]:
+    """The sentences of `source` holding `needle` (any case), at most MAX_SENTENCES."""
+    low = source.lower() if low_source is None else low_source
+    target, at = needle.lower(), 0
+    found: list[str] = []
+    while len(found) < MAX_SENTENCES and (at := low.find(target, at)) != -1:
+        start = max(low.rfind(c, 0, at) for c in _SENTENCE_STOP) + 1
+        ends = [e for e in (low.find(c, at + len(target)) for c in _SENTENCE_STOP) if e != -1]
+        end = min(ends) if ends else len(low)
+        found.append(source[start:end].strip())
+        at = end
+    return found
+
+
+def unlinked_answer(query: str, answer: str, source: str) -> str | None:
+    """Feedback when a short answer sits only in sentences that neither name the question's
+    subject nor name anything the data puts in a sentence with that subject; else None."""
+    subjects = [n for n in proper_names(query) if n.lower() not in answer.lower()]
+    bare = _bare(answer)
+    if not subjects or not bare or len(bare.split()) > SHORT_ANSWER_WORDS:
+        return None
+    low = source.lower()
+    held = sentences_with(bare, source, low)
+    if not held or any(s.lower() in h.lower() for h in held for s in subjects):
+        return None
+    beside_subject = " ".join(h for s in subjects for h in sentences_with(s, source, low)).lower()
+    if not beside_subject:
+        return None  # the subject is nowhere: the absent-subject check speaks to that
+    others = [n for h in held for n in proper_names(h) if n.lower() != bare.lower()]
+    if any(n.lower() in beside_subject for n in others):
+        return None  # a second hop: the answer's sentence names what the subject's names
+    about = others[0] if others else "something else"
+    return UNLINKED.format(answer=bare[:80], about=about, subject=subjects[0],
+                           sentence=held[0][:200], pattern=re.escape(subjects[0]))
+
+
+UNLINKED = (
+    "Your answer {answer!r} comes from a sentence about {about}, and nothing in the data links "
+    "{about} to {subject}: {sentence!r}. Find {subject} first: print(grep(r\"{pattern}\")), "
+    "then search for what that line names and answer from there."
+)

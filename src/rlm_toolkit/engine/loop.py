@@ -317,7 +317,8 @@ class Run:
                 used.add("names")
                 return guards.unseen_name_feedback(names)
         if "answer_kind" in strategies and "kind" not in used:
-            hop = guards.next_hop(self.query, final, self.source_text)
+            hop = (guards.next_hop(self.query, final, self.source_text)
+                   or guards.unlinked_answer(self.query, final, self.source_text))
             if hop is not None:
                 used.add("kind")
                 return hop
