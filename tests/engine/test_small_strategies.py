@@ -254,6 +254,7 @@ def test_an_answer_nothing_links_to_the_subject_is_sent_to_find_the_subject_firs
     said = told(root, 2)
     assert "'Tarn' comes from a sentence about Orl Library" in said
     assert "nothing in the data links Orl Library to Silver Compass" in said
+    assert "Search for Vesk Archive next: print(grep(r\"Vesk Archive\"))" in said
     assert result.answer == "Brno"
 
 
@@ -264,3 +265,15 @@ def test_a_second_hop_answer_is_linked_through_the_entity_beside_the_subject() -
                                   "Mr. Collins praised Lady Catherine.") is None
     assert guards.proper_names("Who is Mr. Collins's patroness? Answer with the name.") == \
         ["Collins"]
+
+
+def test_the_same_unlinked_answer_again_is_shown_the_next_hops_sentences() -> None:
+    root = ScriptedLLM([repl('print(grep("Silver Compass"))'), repl('FINAL("Tarn")'),
+                        repl('print(grep("Vesk Archive"))'), repl('FINAL("Tarn")'),
+                        repl('FINAL("Brno")')], name=SMALL)
+    result = make_rlm(root).run(context=DISTRACTED,
+                                query="In which city is the Silver Compass kept today?")
+    assert "other sentences about Vesk Archive" not in told(root, 2)
+    assert ("The data's other sentences about Vesk Archive: "
+            "'The Vesk Archive stands in the city of Brno'") in told(root, 4)
+    assert result.answer == "Brno"

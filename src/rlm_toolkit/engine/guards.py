@@ -295,9 +295,13 @@ def sentences_with(needle: str, source: str, low_source: str | None = None) -> l
     return found
 
 
-def unlinked_answer(query: str, answer: str, source: str) -> str | None:
+def unlinked_answer(query: str, answer: str, source: str, *, again: bool = False) -> str | None:
     """Feedback when a short answer sits only in sentences that neither name the question's
-    subject nor name anything the data puts in a sentence with that subject; else None."""
+    subject nor name anything the data puts in a sentence with that subject; else None.
+
+    It names the next hop (a name in the subject's sentence); `again` (the model answered
+    the same way after that) also shows the data's other sentences about that name.
+    """
     subjects = [n for n in proper_names(query) if n.lower() not in answer.lower()]
     bare = _bare(answer)
     if not subjects or not bare or len(bare.split()) > SHORT_ANSWER_WORDS:
@@ -306,19 +310,46 @@ def unlinked_answer(query: str, answer: str, source: str) -> str | None:
     held = sentences_with(bare, source, low)
     if not held or any(s.lower() in h.lower() for h in held for s in subjects):
         return None
-    beside_subject = " ".join(h for s in subjects for h in sentences_with(s, source, low)).lower()
+    subject_sentences = [h for s in subjects for h in sentences_with(s, source, low)]
+    beside_subject = " ".join(subject_sentences).lower()
     if not beside_subject:
         return None  # the subject is nowhere: the absent-subject check speaks to that
     others = [n for h in held for n in proper_names(h) if n.lower() != bare.lower()]
     if any(n.lower() in beside_subject for n in others):
         return None  # a second hop: the answer's sentence names what the subject's names
     about = others[0] if others else "something else"
-    return UNLINKED.format(answer=bare[:80], about=about, subject=subjects[0],
-                           sentence=held[0][:200], pattern=re.escape(subjects[0]))
+    told = UNLINKED.format(answer=bare[:80], about=about, subject=subjects[0],
+                           sentence=held[0][:200])
+    linked = [(h, n) for h in subject_sentences for n in proper_names(h)
+              if all(n.lower() not in s.lower() and s.lower() not in n.lower() for s in subjects)]
+    if not linked:
+        return told + UNLINKED_FIND.format(subject=subjects[0], pattern=_pattern(subjects[0]))
+    sentence, name = linked[0]
+    told += UNLINKED_NEXT.format(subject=subjects[0], sentence=sentence[:200], name=name,
+                                 pattern=_pattern(name))
+    if again:
+        about_name = [h for h in sentences_with(name, source, low) if h not in subject_sentences]
+        if about_name:
+            shown = " ".join(repr(h[:200]) for h in about_name[:3])
+            told += UNLINKED_SHOWN.format(name=name, sentences=shown)
+    return told
+
+
+def _pattern(name: str) -> str:
+    """A name as a grep regex a model can read (spaces left as they are)."""
+    return re.escape(name).replace("\\ ", " ")
 
 
 UNLINKED = (
     "Your answer {answer!r} comes from a sentence about {about}, and nothing in the data links "
-    "{about} to {subject}: {sentence!r}. Find {subject} first: print(grep(r\"{pattern}\")), "
-    "then search for what that line names and answer from there."
+    "{about} to {subject}: {sentence!r}."
+)
+UNLINKED_FIND = (
+    " Find {subject} first: print(grep(r\"{pattern}\")), then search for what that line "
+    "names and answer from there."
+)
+UNLINKED_SHOWN = " The data's other sentences about {name}: {sentences}"
+UNLINKED_NEXT = (
+    " What the data says of {subject} is: {sentence!r}. Search for {name} next: "
+    "print(grep(r\"{pattern}\")), and answer from the line that names it."
 )

@@ -317,10 +317,15 @@ class Run:
                 used.add("names")
                 return guards.unseen_name_feedback(names)
         if "answer_kind" in strategies and "kind" not in used:
-            hop = (guards.next_hop(self.query, final, self.source_text)
-                   or guards.unlinked_answer(self.query, final, self.source_text))
+            hop = guards.next_hop(self.query, final, self.source_text)
             if hop is not None:
                 used.add("kind")
+                return hop
+        if "answer_kind" in strategies and "unlinked-again" not in used:
+            again = "unlinked" in used  # the second time, the next hop's sentences are shown
+            hop = guards.unlinked_answer(self.query, final, self.source_text, again=again)
+            if hop is not None:
+                used.add("unlinked-again" if again else "unlinked")
                 return hop
         if "abstain" in strategies and "absent" not in used and self._found_citations(outcome):
             missing = guards.absent_terms(self.query, self.source_text)
