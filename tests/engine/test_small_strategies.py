@@ -215,6 +215,7 @@ def test_absent_terms_skip_question_words_and_the_kind_of_answer() -> None:
     assert guards.absent_terms("Who is Mr. Collins's patroness?", text) == []
     assert guards.absent_terms("In which city is the lantern kept today?", text) == ["lantern"]
     assert guards.absent_terms("How many dinners are mentioned?", text) == []
+    assert guards.absent_terms("What is the name of the Collins' home?", text) == ["home"]
 
 
 def test_after_each_step_a_small_model_is_told_the_question_again() -> None:

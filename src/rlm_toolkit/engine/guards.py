@@ -232,7 +232,8 @@ def absent_terms(query: str, source: str) -> list[str]:
     """
     low = source.lower()
     missing: list[str] = []
-    for word in dict.fromkeys(w.lower().removesuffix("'s") for w in _TERM.findall(query)):
+    for word in dict.fromkeys(w.lower().removesuffix("'s").rstrip("'-")
+                              for w in _TERM.findall(query)):
         stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
         if len(stem) < 4 or word in _NOT_SUBJECT or stem in _NOT_SUBJECT:
             continue
