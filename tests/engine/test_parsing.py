@@ -29,3 +29,12 @@ def test_text_final_only_at_the_start_of_a_line() -> None:
     assert var is not None and var.name == "city"
     expr = find_text_final("FINAL(hits[0])")
     assert expr is not None and expr.is_expression
+
+
+def test_a_text_final_with_citations_keeps_only_its_value() -> None:
+    from rlm_toolkit.engine.parsing import find_text_final
+
+    written = find_text_final("FINAL(Torbran Treasury, cite=[1])")
+    assert written is not None and written.value == "Torbran Treasury"
+    quoted = find_text_final("FINAL('48213', cite=['L3: the line'])")
+    assert quoted is not None and quoted.value == "48213" and quoted.is_expression

@@ -149,9 +149,10 @@ def unseen_names(answer: str, seen: Iterable[str], source: str) -> list[str]:
             if name.lower() not in seen_text and name.lower() not in low_source]
 
 
-def next_hop(query: str, answer: str, source: str) -> str | None:
+def next_hop(query: str, answer: str, source: str, *, again: bool = False) -> str | None:
     """Feedback when the answer is not of the kind asked: no number for "how many", or a
     name that the data itself places in a town/city/... (an intermediate entity). None if fine.
+    `again` (a second middle-hop answer) also quotes the sentence that places it.
     """
     kind = answer_kind(query)
     bare = _bare(answer)
@@ -170,7 +171,14 @@ def next_hop(query: str, answer: str, source: str) -> str | None:
     while pos != -1 and looked < MAX_OCCURRENCES:
         after = low_source[pos + len(target): pos + len(target) + 80]
         if _LINKS.search(after) and re.search(rf"\b{kind[1]}\b", after):
-            return NEXT_HOP.format(answer=bare[:80], kind=kind[1], pattern=re.escape(bare))
+            told = NEXT_HOP.format(answer=bare[:80], kind=kind[1], pattern=_pattern(bare))
+            if again:
+                start = max(low_source.rfind(c, 0, pos) for c in _SENTENCE_STOP) + 1
+                ends = [e for e in (low_source.find(c, pos + len(target))
+                                    for c in _SENTENCE_STOP) if e != -1]
+                sentence = source[start:min(ends) if ends else len(source)].strip()
+                told += f" The data says: {sentence[:200]!r}."
+            return told
         pos, looked = low_source.find(target, pos + 1), looked + 1
     return None
 

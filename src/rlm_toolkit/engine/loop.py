@@ -316,10 +316,11 @@ class Run:
             if names:
                 used.add("names")
                 return guards.unseen_name_feedback(names)
-        if "answer_kind" in strategies and "kind" not in used:
-            hop = guards.next_hop(self.query, final, self.source_text)
+        if "answer_kind" in strategies and "kind-again" not in used:
+            again = "kind" in used  # a second middle hop: the sentence that places it is shown
+            hop = guards.next_hop(self.query, final, self.source_text, again=again)
             if hop is not None:
-                used.add("kind")
+                used.add("kind-again" if again else "kind")
                 return hop
         if "answer_kind" in strategies and "unlinked-again" not in used:
             again = "unlinked" in used  # the second time, the next hop's sentences are shown

@@ -120,7 +120,12 @@ def find_text_final(prose: str) -> TextFinal | None:
         return None
     kind, raw = match.group(1), match.group(2).strip()
     first = _first_argument(raw) if _keywords(raw) else None
-    return TextFinal(kind, raw, _unquote(first if first is not None else raw))
+    if first is None:  # not Python (FINAL(Torbran Treasury, cite=[1])): drop the citations
+        first = _TRAILING_CITE.sub("", raw)
+    return TextFinal(kind, raw, _unquote(first))
+
+
+_TRAILING_CITE = re.compile(r",\s*cite\s*=.*\Z", re.DOTALL)
 
 
 def _call(raw: str) -> ast.Call | None:
