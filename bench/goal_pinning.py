@@ -15,9 +15,15 @@ Readers:
   The root's view of a step is cut at `max_output_chars`, so long notes lose facts.
 - `local`: the embedded model as root and sub (it writes its own code), pin_goal on/off only
   (whether it asks for a schema is its own choice).
+- `local-sub`: the seed's map-then-answer program, written once (a loopback root sends it):
+  the embedded model notes what matters in each part (`llm_batch`, with or without a schema),
+  then answers the question from the notes in one more call (the notes cut at
+  `NOTES_SHOWN` characters, as a root's view is). The whole grid on a real small model;
+  "root tokens / iteration" is then the answering call's input tokens.
 
     .venv/bin/python bench/goal_pinning.py --reader oracle --seeds 10
     nohup .venv/bin/python bench/goal_pinning.py --reader local --seeds 3 &
+    nohup .venv/bin/python bench/goal_pinning.py --reader local-sub --tokens 2^12 --seeds 5 &
 """
 
 from __future__ import annotations
@@ -58,6 +64,34 @@ def root_program(structured: bool) -> str:
         "print('\\n'.join('; '.join(n.facts) if hasattr(n, 'facts') else str(n) "
         "for n in notes))"
     )
+
+
+NOTES_SHOWN = 4_000
+
+
+def program_of(question: str, structured: bool) -> str:
+    """The local-sub root's program: notes on every part, then one answering call."""
+    return (
+        f"{root_program(structured)}\n"
+        "seen = '\\n'.join('; '.join(n.facts) if hasattr(n, 'facts') else str(n) "
+        "for n in notes)\n"
+        f"FINAL(llm('Question: ' + {question!r} + '\\nNotes on the document:\\n' + "
+        f"seen[:{NOTES_SHOWN}] + '\\nAnswer the question from the notes, with the answer "
+        "only; if the notes do not say, answer unknown.'))"
+    )
+
+
+class ProgramRoot:
+    """The local-sub root: sends `program_of(question)` once; the program ends the run."""
+
+    def __init__(self, structured: bool) -> None:
+        self.structured = structured
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        messages = body["messages"]
+        query = re.search(r"Query: (.+)", str(messages[1]["content"]))
+        question = query.group(1) if query else ""
+        return f"```repl\n{program_of(question, self.structured)}\n```"
 
 
 def answer_from(question: str, seen: str) -> str:
@@ -141,15 +175,20 @@ class Oracle:
 class Cell:
     """One grid cell: an RLM with pin_goal on/off on a given root/sub provider."""
 
-    def __init__(self, name: str, provider: Provider, pin_goal: bool, **config: Any) -> None:
+    def __init__(self, name: str, provider: Provider, pin_goal: bool,
+                 sub: Provider | None = None, **config: Any) -> None:
         self.name, self.provider, self.pin_goal, self.config = name, provider, pin_goal, config
+        self.sub = sub  # None: the provider is root and sub
 
     async def run(self, task: Task) -> MethodOutput:
         from rlm_toolkit import RLM, RLMConfig
 
-        cfg = RLMConfig(pin_goal=self.pin_goal, step_timeout_s=600, **self.config)
-        result = await RLM(self.provider, self.provider, cfg).arun(task.context, task.question)
+        cfg = RLMConfig(pin_goal=self.pin_goal, step_timeout_s=900, **self.config)
+        rlm = RLM(self.provider, self.sub or self.provider, cfg)
+        result = await rlm.arun(task.context, task.question)
         roots = result.trace.spans("root_llm")
+        if self.sub is not None:  # the answering call is the last sub-call: it reads the notes
+            roots = result.trace.spans("llm")[-1:]
         root_in = sum(int((s.attrs.get("usage") or {}).get("input_tokens", 0)) for s in roots)
         return MethodOutput(
             answer=result.answer, status=str(result.status),
@@ -217,6 +256,17 @@ async def bench(args: argparse.Namespace) -> int:
             for pin in (True, False):
                 name = f"pin={'on' if pin else 'off'},structured={'on' if structured else 'off'}"
                 cells.append(Cell(name, provider, pin, max_iterations=4))
+    elif args.reader == "local-sub":
+        sub = resolve(args.model)
+        for structured in (False, True):
+            server = OpenAIServer(ProgramRoot(structured), model="program")
+            server.__enter__()
+            servers.append(server)
+            provider = resolve("openai/program", base_url=server.base_url, api_key="x")
+            for pin in (True, False):
+                name = f"pin={'on' if pin else 'off'},structured={'on' if structured else 'off'}"
+                cells.append(Cell(name, provider, pin, sub=sub, max_iterations=2,
+                                  sub_max_tokens=300, concurrency=1))
     else:
         provider = resolve(args.model)
         for pin in (True, False):
@@ -227,8 +277,11 @@ async def bench(args: argparse.Namespace) -> int:
                                   concurrency=args.concurrency, progress=False,
                                   meta={"reader": args.reader})
     finally:
-        for cell in cells:
-            await cell.provider.aclose()
+        for provider in {id(c.provider): c.provider for c in cells}.values():
+            await provider.aclose()
+        for cell in cells[:1]:
+            if cell.sub is not None:
+                await cell.sub.aclose()
         for server in servers:
             server.__exit__(None, None, None)
     rows = summarize(records)
@@ -241,8 +294,8 @@ async def bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--reader", choices=("oracle", "local"), default="oracle")
-    p.add_argument("--model", default="local/qwen2.5-coder-1.5b", help="for --reader local")
+    p.add_argument("--reader", choices=("oracle", "local", "local-sub"), default="oracle")
+    p.add_argument("--model", default="local/qwen2.5-coder-1.5b", help="for --reader local and local-sub")
     p.add_argument("--tokens", default="2^13")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--kinds", default=",".join(KINDS))
