@@ -30,7 +30,8 @@ def test_a_schema_sub_call_returns_fields_by_attribute() -> None:
     prompt = sub.requests[0][-1]["content"]
     assert prompt.startswith("Report 3: revenue grew 3 percent.")
     assert '"percent":{"type":"integer"}' in prompt  # the schema reached the sub-model
-    assert sub.options[0].json_schema is not None
+    schema = sub.options[0].json_schema or {}  # the provider is asked for this JSON shape
+    assert schema["properties"]["percent"] == {"type": "integer"}
 
 
 def test_an_invalid_reply_is_asked_again_once_with_the_problem() -> None:

@@ -170,8 +170,8 @@ def test_hostile_text_stays_text(browser: Browser, loaded: Page, tmp_path: Path)
             "\ud800", "\ufffd")])
     # the same text as the answer and as the run's error
     trace = synthetic_trace(3, answer=HOSTILE + SURROGATE)
-    assert trace.root is not None
-    trace.root.error = HOSTILE
+    root = trace.spans("run")[0]
+    root.error = HOSTILE
     out = tmp_path / "hostile.html"
     write_html(from_trace(trace), out)
     raw = out.read_text(encoding="utf-8")
