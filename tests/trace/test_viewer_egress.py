@@ -4,7 +4,6 @@ characters, context coverage, redactions by kind), and no redacted value anywher
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -12,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from rlm_toolkit.cli.main import main
 from rlm_toolkit.testing import ScriptedLLM
 from rlm_toolkit.testing.browser import Browser, Page, find_chromium
-from rlm_toolkit.trace.terminal import egress_lines
 from rlm_toolkit.trace.viewer import from_jsonl, from_trace, render_html, write_html
 from rlm_toolkit.trace.viewer.model import egress_of
 from tests.helpers import make_rlm, repl
@@ -87,9 +84,8 @@ def test_a_hand_edited_audit_brings_only_counts() -> None:
                        "providers": {"x": {"local": "yes", "requests": 2, "chars_sent": -5,
                                            "coverage": 7, "redactions": {"EMAIL": EMAIL},
                                            "context_ranges": [[0, 50]], "secret": EMAIL}}})
-    assert shown is not None
     assert EMAIL not in json.dumps(shown)
-    assert shown["providers"] == [{
+    assert shown is not None and shown["providers"] == [{
         "name": "x", "local": False, "requests": 2, "chars_sent": 0, "context_chars_sent": 0,
         "context_ranges_total": 0, "refused": 0, "withheld_chars": 0, "coverage": 1.0,
         "redactions": {"EMAIL": 0}}]
@@ -101,7 +97,7 @@ def test_trace_show_prints_the_audit_in_counts(saved: tuple[Path, dict[str, Any]
     assert main(["trace", "show", str(saved[0])]) == 0
     text = " ".join(capsys.readouterr().out.split())  # lines wrap at the terminal's width
     sub = saved[1]["providers"]["scripted/sub"]
-    assert f"egress policy {saved[1]['policy']} (context {len(CONTEXT):,} chars)" in text
+    assert f"egress policy: {saved[1]['policy']} (context {len(CONTEXT):,} chars)" in text
     kinds = ", ".join(f"{k} {n}" for k, n in sub["redactions"].items())
     assert f"scripted/sub (remote): 2 request(s), {sub['chars_sent']:,} chars sent" in text
     assert f"redacted: {kinds}" in text
@@ -109,13 +105,22 @@ def test_trace_show_prints_the_audit_in_counts(saved: tuple[Path, dict[str, Any]
         assert value not in text, value
 
 
-def test_trace_show_escapes_a_hand_edited_provider_name() -> None:
-    shown = egress_of({"policy": "\x1b[2Jredact", "context_chars": 10,
-                       "providers": {"evil\x1b]0;x\x07": {"requests": 1, "refused": 2}}})
-    assert shown is not None
-    buf = io.StringIO()
-    Console(file=buf, width=300, force_terminal=False).print("\n".join(egress_lines(shown)))
-    text = buf.getvalue()
+def test_trace_show_escapes_a_hand_edited_provider_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "evil.jsonl"
+    root = ScriptedLLM([repl("FINAL('done')")])
+    make_rlm(root, redact=["email"]).run(context=CONTEXT, query="q").trace.save(trace)
+    lines = trace.read_text().splitlines()
+    evil = {"policy": "\x1b[2Jredact", "context_chars": 10,
+            "providers": {"evil\x1b]0;x\x07": {"requests": 1, "refused": 2}}}
+    def patch(value: Any) -> Any:  # every recorded audit becomes the hand-edited one
+        if isinstance(value, dict):
+            return {k: evil if k == "egress" and isinstance(v, dict) and "policy" in v
+                    else patch(v) for k, v in value.items()}
+        return [patch(v) for v in value] if isinstance(value, list) else value
+    trace.write_text("\n".join(json.dumps(patch(json.loads(line))) for line in lines) + "\n")
+    assert main(["trace", "show", str(trace)]) == 0
+    text = capsys.readouterr().out
     assert "\x1b" not in text and "\x07" not in text
     assert "refused: 2 request(s)" in text
 

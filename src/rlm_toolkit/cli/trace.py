@@ -11,7 +11,8 @@ from typing import Any
 from rich.console import Console
 
 from ..errors import ConfigError
-from ..trace.terminal import show
+from ..privacy import render as render_audit
+from ..trace.terminal import safe, show
 from ..trace.viewer import from_jsonl, write_html
 
 
@@ -70,5 +71,9 @@ def view_command(args: argparse.Namespace) -> int:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    show(from_jsonl(args.trace))
+    view = from_jsonl(args.trace)
+    show(view)
+    if view.egress is not None:  # counts only (see egress_of), escaped: the file is untrusted
+        audit = {**view.egress, "providers": {p["name"]: p for p in view.egress["providers"]}}
+        Console().print(safe(render_audit(audit)), highlight=False)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -117,34 +116,10 @@ def summary_line(view: ViewData) -> str:
     return " · ".join(bits)
 
 
-def egress_lines(egress: dict[str, Any]) -> list[str]:
-    """The run's egress audit (as `egress_of` keeps it: counts, never values) as markup lines."""
-    lines = [f"[bold]egress[/] policy {safe(egress['policy'])} "
-             f"[dim](context {egress['context_chars']:,} chars)[/]"]
-    if not egress["providers"]:
-        lines.append("  nothing was sent to any provider")
-    for p in egress["providers"]:
-        share = "not measured" if p["coverage"] is None else f"{p['coverage']:.1%}"
-        lines.append(
-            f"  {_one_line(p['name'], 60)} ({'local' if p['local'] else 'remote'}): "
-            f"{p['requests']:,} request(s), {p['chars_sent']:,} chars sent; context "
-            f"{p['context_chars_sent']:,} chars ({share}) in {p['context_ranges_total']:,} range(s)")
-        if p["redactions"]:
-            kinds = ", ".join(f"{safe(k)} {n:,}" for k, n in p["redactions"].items())
-            lines.append(f"    redacted: {kinds}")
-        if p["refused"] or p["withheld_chars"]:
-            lines.append(f"    [yellow]refused: {p['refused']:,} request(s); withheld from the "
-                         f"root: {p['withheld_chars']:,} chars[/]")
-    return lines
-
-
 def show(view: ViewData, console: Console | None = None) -> None:
-    """Print the tree, the egress audit when the run kept one, and the totals."""
+    """Print the tree and its totals."""
     out = console or Console()
     out.print(render_tree(view), highlight=False)
     if view.error:
         out.print(f"[yellow]stopped early: {_one_line(view.error, 300)}[/]", highlight=False)
-    if view.egress is not None:
-        for line in egress_lines(view.egress):
-            out.print(line, highlight=False)
     out.print(f"[dim]{summary_line(view)}[/]", highlight=False)
