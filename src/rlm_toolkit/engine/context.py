@@ -19,6 +19,7 @@ from ..folders import FolderContext, open_folder
 from ..providers.base import estimate_tokens
 from ..sandbox.blob import EncodedContext, encode_context
 from ..sandbox.worker.channel import decode_value
+from ..sandbox.worker.helpers import item_patterns
 
 PREVIEW_CHARS = 240
 #: What the worker needs to hold a context, measured: the interpreter, then the mapped bytes
@@ -28,6 +29,8 @@ TEXT_FACTOR, JSON_FACTOR = 2, 16
 MIB = 1024 * 1024
 DEFAULT_CHUNK_CHARS = 20_000
 SHOWN_KEYS = 20
+#: Characters of a text scanned for repeated items (a huge context is sampled).
+ITEM_SCAN_CHARS = 2_000_000
 
 
 def check_context_file(path: Path, *, flag: str = "context file", stdin_hint: bool = False) -> None:
@@ -185,6 +188,18 @@ async def prepare_context_async(value: Any) -> PreparedContext:
     return await asyncio.to_thread(prepare_context, value)
 
 
+def repeated_items(text: str) -> str:
+    """'; 20 repeated items like <data>'Review N:'</data> (find_items() returns them)' for a
+    text whose lines repeat a head, else ''. Only the most frequent head is named."""
+    patterns = item_patterns(text[:ITEM_SCAN_CHARS])
+    if not patterns:
+        return ""
+    top = patterns[0]
+    sampled = " in its first 2 MB" if len(text) > ITEM_SCAN_CHARS else ""
+    return (f"; {top.count:,} repeated items{sampled} like {quote_data(top.label)} "
+            "(find_items() returns them)")
+
+
 def describe(value: Any, encoded: EncodedContext) -> ContextInfo:
     """Type, size, estimated tokens, a short preview and the shape of `value`."""
     head = encoded.data[:PREVIEW_CHARS * 4].decode("utf-8", "ignore")[:PREVIEW_CHARS]
@@ -195,7 +210,7 @@ def describe(value: Any, encoded: EncodedContext) -> ContextInfo:
     text = value if isinstance(value, str) else encoded.data.decode("utf-8", "replace")
     if isinstance(value, str):
         lines = value.count("\n") + 1 if value else 0
-        structure = f"{lines:,} lines"
+        structure = f"{lines:,} lines" + repeated_items(value)
     elif isinstance(value, list):
         kinds = sorted({type(x).__name__ for x in value[:1000]})
         structure = f"list of {len(value):,} items ({', '.join(kinds) or 'empty'})"

@@ -196,6 +196,10 @@ class Run:
             feedback = list(outcome.feedback)
             if outcome.final is not None:
                 refusal = self._refusal(outcome)
+                if (plan := self.state.count_plan) is not None:
+                    self.state.count_plan = None
+                    step = await self._run_code(worker, plan.program, span, it)
+                    refusal = plan.message(format_step(step, cfg.max_output_chars))
                 if refusal is None:
                     refusal = await self._ground(outcome, span)
                 if refusal is None and self.output is not None:
@@ -299,8 +303,9 @@ class Run:
 
     def _small_check(self, outcome: StepOutcome) -> str | None:
         """The small-model checks of a final (each once a run): the worked example's answer,
-        names never seen, an answer not of the kind asked (a middle hop), and a value copied
-        from the data for a question whose subject the data never mentions."""
+        names never seen, a count over the text's items that never read them, an answer not
+        of the kind asked (a middle hop), and a value copied from the data for a question
+        whose subject the data never mentions."""
         state, final = self.state, outcome.final or ""
         strategies = self.tree.config.small_strategies
         if is_not_found(final):
@@ -316,6 +321,12 @@ class Run:
             if names:
                 used.add("names")
                 return guards.unseen_name_feedback(names)
+        if "count_items" in strategies and "count" not in used:
+            plan = guards.uncounted_items(self.query, self.source_text, state.codes)
+            if plan is not None:  # the loop runs the plan's program and shows its output
+                used.add("count")
+                state.count_plan = plan
+                return plan.message("")
         if "answer_kind" in strategies and "kind-again" not in used:
             again = "kind" in used  # a second middle hop: the sentence that places it is shown
             hop = guards.next_hop(self.query, final, self.source_text, again=again)

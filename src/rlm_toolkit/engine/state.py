@@ -11,6 +11,7 @@ from typing import Any
 from ..providers.base import Usage
 from .citations import Citation
 from .grounding import Verdict
+from .guards import CountPlan
 
 SEEN_LIMIT = 200_000
 
@@ -42,6 +43,7 @@ class RunState:
         stuck: steps in a row whose code or output repeated an earlier one.
         last_output: what the latest code step printed (to see an unchanged output).
         small_checks_used: the small-model answer checks that fired already (once each).
+        count_plan: a count over the text's items that the host runs next (set by a check).
     """
 
     code_ran: bool = False
@@ -64,6 +66,7 @@ class RunState:
     stuck: int = 0
     last_output: str = ""
     small_checks_used: set[str] = field(default_factory=set)
+    count_plan: CountPlan | None = None
 
     def saw(self, output: str) -> None:
         """Record output the model is shown."""
