@@ -279,3 +279,31 @@ def test_the_same_unlinked_answer_again_is_shown_the_next_hops_sentences() -> No
     assert ("The data's other sentences about Vesk Archive: "
             "'The Vesk Archive stands in the city of Brno'") in told(root, 4)
     assert result.answer == "Brno"
+
+
+def test_the_questions_own_subject_as_its_answer_is_sent_on_to_the_next_hop() -> None:
+    root = ScriptedLLM([repl('print(grep("Silver Compass"))'), repl('FINAL("Silver Compass")'),
+                        repl('print(grep("Vesk Archive"))'), repl('FINAL("Brno")')], name=SMALL)
+    result = make_rlm(root).run(context=TWO_HOP, query="In which city is the Silver Compass?")
+    assert result.answer == "Brno"
+    feedback = told(root, 2)
+    assert "'Silver Compass' is what the question asks about" in feedback
+    assert "moved to the Vesk Archive" in feedback and 'grep(r"Vesk Archive")' in feedback
+    assert "sentences about Vesk Archive: 'The Vesk Archive stands in the city of Brno'" \
+        in feedback
+
+
+def test_not_found_while_the_data_mentions_the_subject_is_questioned_once() -> None:
+    root = ScriptedLLM([repl('print(grep("Compass"))'), repl("FINAL(NOT_FOUND)"),
+                        repl("FINAL(NOT_FOUND)")], name=SMALL)
+    result = make_rlm(root).run(context=TWO_HOP, query="In which city is the Silver Compass?")
+    assert "The data does mention Silver Compass, so NOT_FOUND may be wrong" in told(root, 2)
+    assert 'grep(r"Vesk Archive")' in told(root, 2)
+    assert result.found is False and root.calls == 3  # the second NOT_FOUND stands
+
+
+def test_not_found_stands_when_a_word_of_the_question_is_nowhere_in_the_data() -> None:
+    root = ScriptedLLM([repl('print(grep("Compass"))'), repl("FINAL(NOT_FOUND)")], name=SMALL)
+    result = make_rlm(root).run(context=TWO_HOP,
+                                query="Which goldsmith repaired the Silver Compass?")
+    assert result.found is False and root.calls == 2

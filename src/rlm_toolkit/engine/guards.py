@@ -453,3 +453,68 @@ UNCOUNTED = (
     "{output}\nAnswer with the number of {target!r} items that this output "
     "shows, e.g. FINAL(labels.count({target!r})), unless you find it wrong."
 )
+
+
+# --- a multi-hop question answered with its own subject, or NOT_FOUND while the data has it --
+
+def subject_lead(query: str, source: str) -> tuple[str, str, str | None] | None:
+    """(subject, its first sentence in the data, a name that sentence gives next or None)
+    for the first capitalised subject of `query` that the data mentions; None if it has none."""
+    low = source.lower()
+    for subject in proper_names(query):
+        sentences = sentences_with(subject, source, low)
+        if not sentences:
+            continue
+        for sentence in sentences:
+            others = [n for n in proper_names(sentence)
+                      if subject.lower() not in n.lower() and n.lower() not in subject.lower()]
+            if others:
+                return subject, sentence, others[0]
+        return subject, sentences[0], None
+    return None
+
+
+def echoed_subject(query: str, answer: str, source: str) -> str | None:
+    """Feedback when a short answer is the question's own subject ("In which city is the
+    Silver Lantern kept?" -> "Silver Lantern"); None otherwise."""
+    bare = _bare(answer).lower()
+    if not bare or all(bare != name.lower() for name in proper_names(query)):
+        return None
+    lead = subject_lead(query, source)
+    if lead is None or lead[0].lower() != bare:
+        return ECHOED.format(answer=_bare(answer)[:80], next="")
+    return ECHOED.format(answer=_bare(answer)[:80], next=_next_step(*lead, source))
+
+
+def unheeded_subject(query: str, source: str) -> str | None:
+    """Feedback when NOT_FOUND answers a question whose subject (a capitalised name) and
+    every other word the data does mention; None when some of it is missing."""
+    if absent_terms(query, source):
+        return None
+    lead = subject_lead(query, source)
+    if lead is None:
+        return None
+    return UNHEEDED.format(subject=lead[0], next=_next_step(*lead, source))
+
+
+def _next_step(subject: str, sentence: str, name: str | None, source: str) -> str:
+    """The subject's sentence, the next name to search for and what the data says of it."""
+    told = f" The data says of {subject}: {sentence[:200]!r}."
+    if name is None:
+        return told
+    told += (f" Search for {name} next: print(grep(r\"{_pattern(name)}\")), and answer from "
+             "the line that names it.")
+    about = [h for h in sentences_with(name, source) if h != sentence]
+    if about:
+        told += UNLINKED_SHOWN.format(name=name, sentences=" ".join(repr(h[:200])
+                                                                    for h in about[:3]))
+    return told
+
+
+ECHOED = (
+    "Your answer {answer!r} is what the question asks about, not its answer.{next}"
+)
+UNHEEDED = (
+    "The data does mention {subject}, so NOT_FOUND may be wrong.{next} Answer NOT_FOUND only "
+    "if those lines do not answer the question."
+)

@@ -302,15 +302,20 @@ class Run:
         return unstuck_message(self.source.text, state.codes, left)
 
     def _small_check(self, outcome: StepOutcome) -> str | None:
-        """The small-model checks of a final (each once a run): the worked example's answer,
-        names never seen, a count over the text's items that never read them, an answer not
-        of the kind asked (a middle hop), and a value copied from the data for a question
-        whose subject the data never mentions."""
+        """The small-model checks of a final (each once a run): NOT_FOUND while the data
+        mentions the question's subject, the worked example's answer, names never seen, the
+        question's subject given as its answer, a count over the text's items that never read
+        them, an answer not of the kind asked (a middle hop), and a value copied from the data
+        for a question whose subject the data never mentions."""
         state, final = self.state, outcome.final or ""
         strategies = self.tree.config.small_strategies
-        if is_not_found(final):
-            return None
         used = state.small_checks_used
+        if is_not_found(final):
+            if "answer_kind" in strategies and "unheeded" not in used and \
+                    (told := guards.unheeded_subject(self.query, self.source_text)):
+                used.add("unheeded")
+                return told
+            return None
         if "leak_guard" in strategies and "example" not in used and \
                 guards.repeats_example(final, EXAMPLE_VALUES):
             used.add("example")
@@ -321,6 +326,10 @@ class Run:
             if names:
                 used.add("names")
                 return guards.unseen_name_feedback(names)
+        if "answer_kind" in strategies and "echoed" not in used and \
+                (told := guards.echoed_subject(self.query, final, self.source_text)):
+            used.add("echoed")
+            return told
         if "count_items" in strategies and "count" not in used:
             plan = guards.uncounted_items(self.query, self.source_text, state.codes)
             if plan is not None:  # the loop runs the plan's program and shows its output
