@@ -307,3 +307,24 @@ def test_not_found_stands_when_a_word_of_the_question_is_nowhere_in_the_data() -
     result = make_rlm(root).run(context=TWO_HOP,
                                 query="Which goldsmith repaired the Silver Compass?")
     assert result.found is False and root.calls == 2
+
+
+KEYS = (FILLER + "\nThe special magic number for sturdy-lantern is 3148389.\n" + FILLER
+        + "\nThe special magic number for windy-falcon is 7122682.\n" + FILLER)
+KEY_QUERY = "What is the special magic number for windy-falcon? Answer with the number only."
+
+
+def test_a_number_read_from_the_line_about_another_key_is_sent_to_the_keys_line() -> None:
+    root = ScriptedLLM([repl('print(grep("sturdy-lantern"))'), repl("FINAL(3148389)"),
+                        repl("FINAL(7122682)")], name=SMALL)
+    result = make_rlm(root).run(context=KEYS, query=KEY_QUERY)
+    assert result.answer == "7122682"
+    feedback = told(root, 2)
+    assert "does not name 'windy-falcon'" in feedback
+    assert "'The special magic number for windy-falcon is 7122682'" in feedback
+
+
+def test_a_number_from_the_keys_own_line_passes() -> None:
+    root = ScriptedLLM([repl('print(grep("windy-falcon"))'), repl("FINAL(7122682)")], name=SMALL)
+    assert make_rlm(root).run(context=KEYS, query=KEY_QUERY).answer == "7122682"
+    assert root.calls == 2

@@ -518,3 +518,37 @@ UNHEEDED = (
     "The data does mention {subject}, so NOT_FOUND may be wrong.{next} Answer NOT_FOUND only "
     "if those lines do not answer the question."
 )
+
+
+# --- a number read from the line about another key ------------------------------------------
+
+_KEY = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b", re.IGNORECASE)
+
+
+def off_subject_value(query: str, answer: str, source: str) -> str | None:
+    """Feedback when a number asked for by key ("the magic number for windy-falcon") was read
+    from sentences that never name that key, while the data does name it; else None."""
+    if answer_kind(query) != ("number", "lookup"):
+        return None
+    bare = _bare(answer)
+    keys = [k for k in dict.fromkeys(_KEY.findall(query) + proper_names(query))
+            if k.lower() not in bare.lower()]
+    if not keys or not bare or len(bare.split()) > SHORT_ANSWER_WORDS:
+        return None
+    low = source.lower()
+    held = sentences_with(bare, source, low)
+    if not held or any(k.lower() in h.lower() for h in held for k in keys):
+        return None
+    for key in keys:
+        about = sentences_with(key, source, low)
+        if about:
+            return OFF_SUBJECT.format(answer=bare[:80], key=key, sentence=held[0][:200],
+                                      pattern=_pattern(key), about=about[0][:200])
+    return None
+
+
+OFF_SUBJECT = (
+    "Your answer {answer!r} comes from a sentence that does not name {key!r}: {sentence!r}. "
+    "The question asks about {key!r}; the data says: {about!r}. Check it with "
+    "print(grep(r\"{pattern}\")) and answer from that line."
+)

@@ -330,6 +330,10 @@ class Run:
                 (told := guards.echoed_subject(self.query, final, self.source_text)):
             used.add("echoed")
             return told
+        if "answer_kind" in strategies and "off-subject" not in used and \
+                (told := guards.off_subject_value(self.query, final, self.source_text)):
+            used.add("off-subject")
+            return told
         if "count_items" in strategies and "count" not in used:
             plan = guards.uncounted_items(self.query, self.source_text, state.codes)
             if plan is not None:  # the loop runs the plan's program and shows its output
