@@ -11,6 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..sandbox.worker.helpers import item_patterns
+from .context import ITEM_SCAN_CHARS
+
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
 #: Numbers this short are too common to prove anything (list indexes, "top 3").
 MIN_DIGITS = 2
@@ -430,10 +433,8 @@ def uncounted_items(query: str, source: str, codes: Iterable[str]) -> CountPlan 
     target = count_target(query)
     if target is None or any(_ITEM_HELPERS.search(code) for code in codes):
         return None
-    from ..sandbox.worker.helpers import item_patterns
-
     words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", query)}
-    patterns = item_patterns(source[:2_000_000])
+    patterns = item_patterns(source[:ITEM_SCAN_CHARS])
     for rank, pattern in enumerate(patterns):
         head = pattern.label.split()[0].rstrip(":").lower()
         if len(head) < 3 or not any(w.startswith(head) or head.startswith(w) for w in words):
