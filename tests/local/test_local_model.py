@@ -104,3 +104,17 @@ def test_a_timed_out_call_stops_and_the_next_one_answers(tiny: object) -> None:
     done = ask(tiny, [{"role": "user", "content": "What is 5+5? Answer with a number."}],
                max_tokens=8)
     assert "10" in done.text  # type: ignore[attr-defined]
+
+
+def test_the_default_model_counts_reviews_by_reading_each_one(coder: object) -> None:
+    """"How many of the reviews are negative?": alone the 1.5B model answered 0 after a
+    keyword search found nothing; the count check has the sub model label every review."""
+    from rlm_toolkit.bench.generate import generate
+
+    task = generate("aggregation", 4096, 2)
+    result = RLM(coder, config=RLMConfig(max_iterations=8)).run(context=task.context,
+                                                               query=task.question)
+    codes = [span.attrs.get("code", "") for span in result.trace.spans("code")]
+    assert any("classify(" in code for code in codes), codes
+    assert result.answer.strip().isdigit(), result.answer
+    assert abs(int(result.answer) - int(task.gold)) <= 1, (result.answer, task.gold)
