@@ -304,8 +304,8 @@ class Run:
     def _small_check(self, outcome: StepOutcome) -> str | None:
         """The small-model checks of a final (each once a run): NOT_FOUND while the data
         mentions the question's subject, the worked example's answer, names never seen, the
-        question's subject given as its answer, a count over the text's items that never read
-        them, an answer not of the kind asked (a middle hop), and a value copied from the data
+        question's subject given as its answer, a number read from the line about another
+        key, a count over the text's items that never read them, an answer not of the kind asked (a middle hop), and a value copied from the data
         for a question whose subject the data never mentions."""
         state, final = self.state, outcome.final or ""
         strategies = self.tree.config.small_strategies
