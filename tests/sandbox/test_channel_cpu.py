@@ -30,7 +30,7 @@ async def _no_calls(method: str, args: dict[str, Any]) -> Any:
 
 async def _all_stopped(worker: Worker) -> list[str]:
     """The states of the worker's processes, once all show stopped (bounded wait)."""
-    assert worker.pid is not None
+    assert worker.pid is not None, "the worker is running"  # narrows the type
     states: list[str] = []
     for _ in range(3000):
         states = [s.state for s in map(proctree.read_stat, proctree.tree(worker.pid)) if s]
@@ -41,7 +41,7 @@ async def _all_stopped(worker: Worker) -> list[str]:
 
 
 async def _cpu_over_a_pause(worker: Worker) -> tuple[float, float]:
-    assert worker.pid is not None
+    assert worker.pid is not None, "the worker is running"  # narrows the type
     before = proctree.cpu_seconds(worker.pid)
     await asyncio.sleep(0.5)
     return before, proctree.cpu_seconds(worker.pid)

@@ -92,7 +92,7 @@ threading.Thread(target=attack, daemon=True).start()
 def _pipe_bytes(worker: Worker) -> int:
     """Bytes waiting in the host-to-worker pipe, read on the host's end."""
     proc = worker._proc
-    assert proc is not None and proc.stdin is not None
+    assert proc is not None and proc.stdin is not None, "the worker is running"  # narrows types
     pipe = proc.stdin.transport.get_extra_info("pipe")
     return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4))[0]
 

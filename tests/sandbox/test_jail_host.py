@@ -101,7 +101,7 @@ def test_the_jail_runs_as_an_unprivileged_uid_on_the_host(tier: str) -> None:
             step = await worker.execute(
                 "try:\n    open('/etc/shadow').read(); print('READ')\n"
                 "except OSError as e:\n    print('DENIED', e.errno)", _no_calls)
-            assert worker.pid is not None
+            assert worker.pid is not None, "the worker is running"  # narrows the type
             inner = _innermost(worker.pid)
             return (_status(inner, "Uid"), _status(inner, "Gid"), _status(inner, "Groups"),
                     step.stdout.strip())
@@ -120,7 +120,7 @@ def test_scratch_is_a_small_nosuid_nodev_tmpfs_seen_from_the_host(tier: str) -> 
     async def mounts() -> tuple[list[str], list[str]]:
         async with Worker("ctx", WorkerOptions(sandbox=tier, scratch_limit_mb=16)) as worker:
             await worker.execute("x = 1", _no_calls)
-            assert worker.pid is not None
+            assert worker.pid is not None, "the worker is running"  # narrows the type
             table = Path(f"/proc/{_innermost(worker.pid)}/mountinfo").read_text().splitlines()
             return ([line for line in table if line.split()[4] == "/scratch"],
                     [line for line in table if line.split()[4] == "/proc/sys"])
@@ -150,7 +150,7 @@ def test_set_id_files_never_reach_other_users_of_the_host(tier: str, canaries: C
                        if p.lstat().st_mode & (stat.S_ISUID | stat.S_ISGID)]
             mountopts: set[str] = set()
             if tier == "bwrap":
-                assert worker.pid is not None
+                assert worker.pid is not None, "the worker is running"  # narrows the type
                 table = Path(f"/proc/{_innermost(worker.pid)}/mountinfo").read_text()
                 for line in table.splitlines():
                     if line.split()[4] == "/scratch":
@@ -212,7 +212,7 @@ def test_the_worker_runs_in_its_own_cgroup_with_memory_and_task_limits(tier: str
         options = WorkerOptions(sandbox=tier, memory_limit_mb=300, scratch_limit_mb=32)
         async with Worker("ctx", options) as worker:
             await worker.execute("x = 1", _no_calls)
-            assert worker.pid is not None
+            assert worker.pid is not None, "the worker is running"  # narrows the type
             lines = Path(f"/proc/{_innermost(worker.pid)}/cgroup").read_text().splitlines()
             return [line for line in lines if cgroup.group_name(worker._scratch) in line], \
                 worker._scratch

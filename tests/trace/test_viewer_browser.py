@@ -252,7 +252,7 @@ def test_screenshot_of_the_run(loaded: Page, tmp_path: Path) -> None:
 def test_errors_show_on_their_node_and_a_stopped_run_says_why(browser: Browser,
                                                               tmp_path: Path) -> None:
     trace = synthetic_trace(3, answer="partial: 2 errors so far")
-    assert trace.root is not None
+    assert trace.root is not None, "synthetic_trace builds a run span"  # narrows the type
     failed = trace.spans("llm")[1]
     failed.error = "ProviderUnreachable: connection refused by 127.0.0.1:9"
     trace.root.attrs["status"] = "max_iterations"

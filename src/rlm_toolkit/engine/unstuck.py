@@ -13,13 +13,12 @@ import re
 from collections.abc import Iterable
 
 from ..sandbox.worker.helpers import item_patterns
+from .context import ITEM_SCAN_CHARS
 
 #: Repeats (same code or same output) that count as stuck.
 STUCK_AFTER = 2
 #: With this many iterations left or fewer, a stuck run is asked for its best answer.
 LAST_ITERATIONS = 2
-#: Characters of the context scanned for its structure (a huge context is sampled).
-STRUCTURE_CHARS = 2_000_000
 #: Helpers worth suggesting, with how to use each.
 HELPERS = {
     "item_patterns": "item_patterns() shows the repeated lines and their counts",
@@ -41,10 +40,10 @@ def used_helpers(codes: Iterable[str]) -> set[str]:
 
 def structure(source: str) -> str:
     """The context's repeated line patterns in a few lines, or its size and first line."""
-    patterns = item_patterns(source[:STRUCTURE_CHARS])
+    patterns = item_patterns(source[:ITEM_SCAN_CHARS])
     if patterns:
-        scope = ("" if len(source) <= STRUCTURE_CHARS
-                 else f" (in the first {STRUCTURE_CHARS:,} of {len(source):,} characters)")
+        scope = ("" if len(source) <= ITEM_SCAN_CHARS
+                 else f" (in the first {ITEM_SCAN_CHARS:,} of {len(source):,} characters)")
         return "\n".join(f"- {p}" for p in patterns) + scope
     first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
     return f"- no repeated line pattern; {len(source):,} characters, first line: {first[:80]!r}"
