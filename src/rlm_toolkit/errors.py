@@ -80,6 +80,15 @@ class ProviderResponseError(ProviderError):
     """The server answered, but its reply was cut off mid-body or could not be read."""
 
 
+class ContextTooLong(ProviderError):
+    """The prompt does not fit the model's window: `prompt_tokens` against `window` tokens."""
+
+    def __init__(self, message: str, *, prompt_tokens: int, window: int) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.window = window
+
+
 class AuthenticationError(ProviderError):
     """The provider rejected the credentials."""
 

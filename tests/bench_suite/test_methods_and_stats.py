@@ -15,8 +15,8 @@ from rlm_toolkit.bench.methods import (
     parse_method,
 )
 from rlm_toolkit.bench.stats import bootstrap_ci, markdown_table, summarize
-from rlm_toolkit.errors import ConfigError
-from rlm_toolkit.providers.base import messages_tokens
+from rlm_toolkit.errors import ConfigError, ContextTooLong
+from rlm_toolkit.providers.base import Message, messages_tokens
 from rlm_toolkit.testing import ScriptedLLM
 
 # --- direct ------------------------------------------------------------------------------
@@ -51,6 +51,34 @@ async def test_direct_window_flag_overrides_the_provider() -> None:
     llm = ScriptedLLM(["1"], context_window=1_000_000)
     await DirectMethod(llm, window=4096).run(task)
     assert messages_tokens(llm.requests[0]) <= 4096
+
+
+async def test_direct_cuts_again_when_the_model_counts_more_tokens() -> None:
+    """Dense text (numbers, IDs) has more tokens than 4 characters each: the provider's own
+    count decides the second cut, and the answer still comes back."""
+    task = generate("oolong", 16_384, 0)
+    window = 8192
+
+    def dense(messages: list[Message]) -> str | Exception:
+        tokens = sum(len(m["content"]) for m in messages) // 2  # 2 characters a token
+        if tokens > window:
+            return ContextTooLong("too long", prompt_tokens=tokens, window=window)
+        return "entity"
+
+    llm = ScriptedLLM(dense, context_window=window)
+    out = await DirectMethod(llm).run(task)
+    assert out.answer == "entity"
+    assert llm.calls == 2
+    assert sum(len(m["content"]) for m in llm.requests[1]) // 2 <= window
+    assert out.extra["truncated"] is True
+
+
+async def test_direct_says_so_when_no_cut_fits() -> None:
+    task = generate("sniah", 8192, 0)
+    llm = ScriptedLLM(lambda m: ContextTooLong("too long", prompt_tokens=10**6, window=4096),
+                      context_window=4096)
+    with pytest.raises(ConfigError, match="does not fit a window of 4096 tokens"):
+        await DirectMethod(llm).run(task)
 
 
 def test_direct_rejects_a_window_too_small() -> None:

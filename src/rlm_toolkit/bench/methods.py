@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ContextTooLong
 from ..providers.base import Completion, CompletionOptions, Message, Provider, estimate_tokens
 from .task import Task
 
@@ -20,6 +20,8 @@ DEFAULT_WINDOW = 32_768
 # Characters per token used to fit text into a window. 4 matches `estimate_tokens` and
 # English prose; tokenizers that split digits one by one need about 3 on the OOLONG records.
 CHARS_PER_TOKEN = 4.0
+#: Cuts tried when the provider counts more tokens than estimated.
+CUT_TRIES = 3
 
 
 @dataclass
@@ -153,19 +155,27 @@ class DirectMethod:
 
     async def run(self, task: Task) -> MethodOutput:
         room = self.window - self.reserve - estimate_tokens(task.question) - 64
-        context, cut = cut_middle(task.context, int(room * self.chars_per_token))
-        messages: list[Message] = [
-            {"role": "system", "content": ANSWER_SYSTEM},
-            {"role": "user", "content": f"Document:\n{context}\n\nQuestion: {task.question}"},
-        ]
-        completion = await self.provider.complete(
-            messages, CompletionOptions(temperature=0.0, max_tokens=self.max_tokens,
-                                        timeout_s=self.timeout_s)
-        )
-        out = MethodOutput(answer=completion.text, iterations=1,
-                           extra={"truncated": cut, "kept_chars": len(context)})
-        out.add(completion)
-        return out
+        chars = int(room * self.chars_per_token)
+        for _ in range(CUT_TRIES):
+            context, cut = cut_middle(task.context, chars)
+            messages: list[Message] = [
+                {"role": "system", "content": ANSWER_SYSTEM},
+                {"role": "user", "content": f"Document:\n{context}\n\nQuestion: {task.question}"},
+            ]
+            try:
+                completion = await self.provider.complete(
+                    messages, CompletionOptions(temperature=0.0, max_tokens=self.max_tokens,
+                                                timeout_s=self.timeout_s)
+                )
+            except ContextTooLong as exc:  # denser text than the estimate: cut by the count
+                chars = int(chars * (exc.window - self.reserve) / exc.prompt_tokens)
+                continue
+            out = MethodOutput(answer=completion.text, iterations=1,
+                               extra={"truncated": cut, "kept_chars": len(context)})
+            out.add(completion)
+            return out
+        raise ConfigError(f"the text of {task.id} does not fit a window of {self.window} "
+                          f"tokens even cut to {chars:,} characters")
 
 
 def chunk_text(text: str, size: int) -> list[str]:

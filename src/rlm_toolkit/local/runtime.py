@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, MissingDependency, ProviderError
+from ..errors import ConfigError, ContextTooLong, MissingDependency, ProviderError
 
 #: Default window per slot. Prompt processing runs at tens of tokens a second on a CPU, so
 #: RLM prompts stay far below this; raise it with n_ctx for direct long-prompt use.
@@ -166,11 +166,11 @@ class LocalRuntime:
                                                  add_bos=True, special=True)
             room = self.n_ctx - len(tokens)
             if room < MIN_REPLY_TOKENS:
-                raise ProviderError(
+                raise ContextTooLong(
                     f"the prompt has {len(tokens):,} tokens and does not fit the local model's "
                     f"window of {self.n_ctx:,} (about 4 characters a token): pass a smaller "
                     "piece of text, or create the provider with a larger n_ctx",
-                    retryable=False,
+                    prompt_tokens=len(tokens), window=self.n_ctx,
                 )
             slot, cached = self._pick_slot(tokens)
             slot.last_used = time.monotonic()
