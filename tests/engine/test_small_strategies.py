@@ -158,10 +158,10 @@ def test_the_quality_grid_turns_each_strategy_off_by_name() -> None:
                                 16_384, 8)
     assert [m.name for m in methods] == ["direct", "rlm", "rlm-none", "rlm-no-unstuck"]
     assert methods[1].config["small_strategies"] == ("unstuck", "answer_kind", "leak_guard",
-                                                     "abstain", "count_items")
+                                                     "abstain", "count_items", "label_items")
     assert methods[2].config["small_strategies"] == ()
     assert methods[3].config["small_strategies"] == ("answer_kind", "leak_guard", "abstain",
-                                                     "count_items")
+                                                     "count_items", "label_items")
     with pytest.raises(SystemExit, match="unknown method 'rlm-no-magic'"):
         bench.methods_for(["rlm-no-magic"], model, 16_384, 8)
     cells = bench.grid(["sniah", "multihop"], [8_000, 32_000], 2)

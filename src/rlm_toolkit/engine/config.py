@@ -22,9 +22,11 @@ _WHOLE_AT_LEAST_1 = ("max_iterations", "max_subcalls", "max_output_chars", "conc
 
 #: The small-model strategies: getting unstuck, the answer-kind (next hop) check, the
 #: guard against the worked example's answer and names never seen, the nudge towards
-#: NOT_FOUND when the question's subject appears nowhere in the data, and the refusal of a
-#: count over the text's items ("Review N:") that never read the items.
-SMALL_STRATEGIES = ("unstuck", "answer_kind", "leak_guard", "abstain", "count_items")
+#: NOT_FOUND when the question's subject appears nowhere in the data, the refusal of a
+#: count over the text's items ("Review N:") that never read the items, and the host's
+#: labelling of every item for a question about the labels a text declares.
+SMALL_STRATEGIES = ("unstuck", "answer_kind", "leak_guard", "abstain", "count_items",
+                    "label_items")
 #: How a run answers: always the RLM, the model read directly, or by the context's size.
 ROUTES = ("rlm", "direct", "auto")
 

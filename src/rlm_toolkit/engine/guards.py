@@ -439,7 +439,7 @@ def uncounted_items(query: str, source: str, codes: Iterable[str]) -> CountPlan 
         head = pattern.label.split()[0].rstrip(":").lower()
         if len(head) < 3 or not any(w.startswith(head) or head.startswith(w) for w in words):
             continue
-        find = "find_items()" if rank == 0 else f"find_items(pattern=r{pattern.regex!r})"
+        find = "find_items()" if rank == 0 else f"find_items(pattern={pattern.regex!r})"
         labels = labels_for(target)
         program = (f"items = {find}\nlabels = classify(items, {labels!r})\n"
                    f"print(len(items), 'items;', labels.count({target!r}), 'are', {target!r})")

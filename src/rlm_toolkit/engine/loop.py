@@ -33,6 +33,7 @@ from .citations import Citation, auto_cite, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
 from .kept import RESET_ANSWER
+from .label_items import SUBCALLS_FOR_MODEL, label_plan
 from .parsing import find_text_final, parse_reply
 from .prompts_small import EXAMPLE_VALUES, SMALL_SYSTEM_PROMPT, is_small_model
 from .result import RLMResult, Status
@@ -170,6 +171,8 @@ class Run:
     async def _loop(self, worker: Worker, run_span: Span, task: str) -> Ending:
         cfg, tree = self.tree.config, self.tree
         turns: list[prompts.Turn] = []
+        if (opening := await self._label_items(worker, run_span)) is not None:
+            turns.append(opening)
         for it in range(1, cfg.max_iterations + 1):
             self.state.iterations = it
             span = tree.trace.start("iteration", f"iteration {it}", run_span)
@@ -231,6 +234,25 @@ class Run:
                                       turn_summary(it, reply, feedback)))
             span.finish()
         return Ending("max_iterations")
+
+    async def _label_items(self, worker: Worker, run_span: Span) -> prompts.Turn | None:
+        """Small-model mode: for a question about the labels a text declares for its items,
+        the host labels every item first (a step of its own) and shows the counts."""
+        if not self.small or "label_items" not in self.tree.config.small_strategies:
+            return None
+        budget = self.tree.budget
+        room = None if budget.max_subcalls is None else \
+            max(1, budget.max_subcalls - budget.subcalls - SUBCALLS_FOR_MODEL)
+        plan = await asyncio.to_thread(label_plan, self.query, self.source_text, room)
+        if plan is None:
+            return None
+        span = self.tree.trace.start("iteration", "host step: label the items", run_span,
+                                     host_step="label_items")
+        step = await self._run_code(worker, plan.program, span, 0)
+        reply = f"```repl\n{plan.program}\n```"
+        feedback = plan.message(format_step(step, self.tree.config.max_output_chars))
+        span.finish(response=reply)
+        return prompts.Turn(reply, feedback, turn_summary(0, reply, [feedback]))
 
     async def take_step(self, worker: Worker, reply: str, span: Span, it: int) -> StepOutcome:
         """Run the reply's code; return its outcome (a final answer if one was given)."""
