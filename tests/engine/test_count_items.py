@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from rlm_toolkit.engine import guards
+from rlm_toolkit.engine import count_items, guards
 from rlm_toolkit.engine.context import repeated_items
 from rlm_toolkit.testing import ScriptedLLM
 from tests.helpers import make_rlm, repl
@@ -65,13 +65,13 @@ def test_a_count_of_items_the_text_does_not_hold_is_not_questioned() -> None:
 
 
 def test_what_a_count_question_counts() -> None:
-    assert guards.count_target(QUERY) == "negative"
-    assert guards.count_target("How many of the tickets were resolved?") == "resolved"
-    assert guards.count_target("How many reviews are there?") is None
-    assert guards.count_target("Which town is it in?") is None
-    assert guards.labels_for("late") == ["late", "on time"]
-    assert guards.labels_for("not resolved") == ["not resolved", "resolved"]
-    assert guards.labels_for("rated five stars") == ["rated five stars", "not rated five stars"]
+    assert count_items.count_target(QUERY) == "negative"
+    assert count_items.count_target("How many of the tickets were resolved?") == "resolved"
+    assert count_items.count_target("How many reviews are there?") is None
+    assert count_items.count_target("Which town is it in?") is None
+    assert count_items.labels_for("late") == ["late", "on time"]
+    assert count_items.labels_for("not resolved") == ["not resolved", "resolved"]
+    assert count_items.labels_for("rated five stars") == ["rated five stars", "not rated five stars"]
 
 
 def test_a_number_is_never_sent_on_as_an_unlinked_hop() -> None:

@@ -28,7 +28,7 @@ from ..sandbox import StepResult, Worker, WorkerOptions
 from ..sandbox.worker.channel import decode_value
 from ..sandbox.worker.helpers import Source, source_of
 from ..trace import Span
-from . import guards, prompts
+from . import count_items, guards, prompts
 from .citations import Citation, auto_cite, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
@@ -357,7 +357,7 @@ class Run:
             used.add("off-subject")
             return told
         if "count_items" in strategies and "count" not in used:
-            plan = guards.uncounted_items(self.query, self.source_text, state.codes)
+            plan = count_items.uncounted_items(self.query, self.source_text, state.codes)
             if plan is not None:  # the loop runs the plan's program and shows its output
                 used.add("count")
                 state.count_plan = plan

@@ -10,8 +10,8 @@ from typing import Any
 
 from ..providers.base import Usage
 from .citations import Citation
+from .count_items import CountPlan
 from .grounding import Verdict
-from .guards import CountPlan
 
 SEEN_LIMIT = 200_000
 
