@@ -48,7 +48,8 @@ def test_the_host_labels_every_item_before_the_model_answers() -> None:
     assert result.answer == "5" and result.status == "success"
     assert sub.calls == 12  # one label per record, by the sub model
     shown = first_prompt(root)
-    assert "12 items of 12; labelled 12 (0 could not be labelled):\nperson: 5\nplace: 4\nnumber: 3" in shown
+    assert "12 items of 12; labelled 12 (0 could not be labelled):\nperson: 5\nplace: 4\nnumber: 3\n" \
+        "Most common: person. Least common: number.\nThe question names 'person': 5" in shown
     assert "labelled the items the question is about" in shown
     host = [s for s in result.trace.spans("iteration") if s.attrs.get("host_step")]
     assert len(host) == 1 and host[0].name == "host step: label the items"
@@ -68,7 +69,8 @@ def test_the_count_is_narrowed_to_the_user_and_the_dates_the_question_names() ->
                             "days included), how many have the label 'number'?")
     shown = first_prompt(dated)
     assert "4 items dated 2023-03-01 to 2023-06-30 of 12; labelled 4" in shown
-    assert "person: 2\nplace: 1\nnumber: 1" in shown
+    assert "person: 2\nplace: 1\nnumber: 1\nMost common: person. Least common: place and number." \
+        "\nThe question names 'number': 1" in shown
 
 
 def test_past_the_sub_call_budget_a_sample_is_labelled_and_the_counts_are_estimates() -> None:

@@ -118,3 +118,21 @@ def test_the_default_model_counts_reviews_by_reading_each_one(coder: object) -> 
     assert any("classify(" in code for code in codes), codes
     assert result.answer.strip().isdigit(), result.answer
     assert abs(int(result.answer) - int(task.gold)) <= 1, (result.answer, task.gold)
+
+
+def test_the_default_model_answers_a_label_question_from_the_hosts_table(coder: object) -> None:
+    """An OOLONG-style question for one user: the host labels that user's records (and only
+    those) with the sub model first, and the 1.5B model answers with a count from the table."""
+    from rlm_toolkit.bench.oolong import generate_oolong
+
+    task = generate_oolong(2048, 0, "user_count")
+    user = task.verify["question"]["user"]
+    mine = sum(1 for r in task.verify["records"] if r["user"] == user)
+    result = RLM(coder, config=RLMConfig(max_iterations=4)).run(context=task.context,
+                                                               query=task.question)
+    host = [s for s in result.trace.spans("iteration") if s.attrs.get("host_step")]
+    assert len(host) == 1, [s.name for s in result.trace.spans("iteration")]
+    first = "\n".join(m["content"] for m in result.trace.spans("iteration")[1].attrs["prompt"])
+    assert f"{mine} items with {user} of " in first and f"labelled {mine} (" in first, first
+    assert result.subcalls == mine
+    assert result.answer.strip().isdigit() and int(result.answer) <= mine, result.answer

@@ -106,6 +106,13 @@ class LabelPlan:
                                output=output.strip() or "(nothing printed)")
 
 
+def named_labels(query: str, labels: list[str]) -> list[str]:
+    """The labels the question names, in its order."""
+    found = [(m.start(), label) for label in labels
+             if (m := re.search(rf"(?<!\w){re.escape(label)}(?!\w)", query, re.IGNORECASE))]
+    return [label for _, label in sorted(found)]
+
+
 def asks_about_labels(query: str, labels: list[str]) -> bool:
     """Whether the question is about the declared labels (names one, or asks for a label)."""
     low = query.lower()
@@ -144,9 +151,9 @@ def label_plan(query: str, source: str, max_labelled: int | None = None) -> Labe
                   "keep = [i for i in keep if day(items[i]) and first <= day(items[i]) <= last]"]
         shown.append(f"dated {first.isoformat()} to {last.isoformat()}")
     where = (" " + " and ".join(shown)) if shown else ""
-    limit = max_labelled if max_labelled is not None else "len(keep)"
-    lines += [f"sample = keep if len(keep) <= {limit} else "
-              f"sorted(random.Random(0).sample(keep, {limit}))",
+    lines += ["sample = keep" if max_labelled is None else
+              f"sample = keep if len(keep) <= {max_labelled} else "
+              f"sorted(random.Random(0).sample(keep, {max_labelled}))",
               f"labels = classify([items[i] for i in sample], names, {sentence!r})",
               "counts = {name: 0 for name in names}",
               "for label in labels:",
@@ -155,9 +162,18 @@ def label_plan(query: str, source: str, max_labelled: int | None = None) -> Labe
               f"print(f'{{len(keep)}} items{where} of {{len(items)}}; labelled {{len(sample)}} "
               "({len(labels.failed)} could not be labelled):')",
               "scale = len(keep) / len(sample) if sample else 0",
-              "for label, n in sorted(counts.items(), key=lambda pair: -pair[1]):",
-              "    print(f'{label}: {n}' if scale == 1 else "
-              "f'{label}: about {round(n * scale)} (estimated from {n} in the sample)')"]
+              "def shown(name):",
+              "    n = counts[name]",
+              "    return str(n) if scale == 1 else "
+              "f'about {round(n * scale)} (estimated from {n} in the sample)'",
+              "ranked = sorted(names, key=lambda name: -counts[name])",
+              "for name in ranked:",
+              "    print(f'{name}: {shown(name)}')",
+              "top = [name for name in names if counts[name] == counts[ranked[0]]]",
+              "low = [name for name in names if counts[name] == counts[ranked[-1]]]",
+              "print(f\"Most common: {' and '.join(top)}. Least common: {' and '.join(low)}.\")"]
+    for name in named_labels(query, labels):
+        lines.append(f"print('The question names ' + repr({name!r}) + ': ' + shown({name!r}))")
     program = "import datetime, random, re\n" + "\n".join(lines)
     return LabelPlan(program, tuple(labels), patterns[0].count, patterns[0].label)
 
@@ -166,6 +182,6 @@ LABELLED = (
     "The question is about the labels of the text's {items} items (like {item!r}), so the host "
     "ran the code above: it labelled the items the question is about and counted the labels "
     "(its variables `items`, `sample` and `labels` stay in the REPL). Its output:\n{output}\n"
-    "The table above is sorted from the most to the least common label. Answer the question "
-    "from it with FINAL(...), e.g. a count, or the label it asks for."
+    "Answer the question from this output with FINAL(...): for a count, the number of the "
+    "label the question names; for the most or least common label, that label's name."
 )
