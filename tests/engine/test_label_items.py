@@ -73,6 +73,16 @@ def test_the_count_is_narrowed_to_the_user_and_the_dates_the_question_names() ->
         "\nThe question names 'number': 1" in shown
 
 
+def test_a_comparison_of_two_labels_is_spelled_out() -> None:
+    root = ScriptedLLM([repl('FINAL("more common than")')], name=SMALL)
+    make_rlm(root, ScriptedLLM(labeller)).run(
+        context=TEXT, query="Is the label 'number' more common than, less common than, or the "
+                            "same frequency as the label 'person'?")
+    shown = first_prompt(root)
+    assert "The question names 'number': 3\nThe question names 'person': 5\n" \
+        "So 'number' is less common than 'person'." in shown
+
+
 def test_past_the_sub_call_budget_a_sample_is_labelled_and_the_counts_are_estimates() -> None:
     root = ScriptedLLM([repl("FINAL(5)")], name=SMALL)
     sub = ScriptedLLM(labeller)

@@ -172,8 +172,14 @@ def label_plan(query: str, source: str, max_labelled: int | None = None) -> Labe
               "top = [name for name in names if counts[name] == counts[ranked[0]]]",
               "low = [name for name in names if counts[name] == counts[ranked[-1]]]",
               "print(f\"Most common: {' and '.join(top)}. Least common: {' and '.join(low)}.\")"]
-    for name in named_labels(query, labels):
+    named = named_labels(query, labels)
+    for name in named:
         lines.append(f"print('The question names ' + repr({name!r}) + ': ' + shown({name!r}))")
+    if len(named) == 2:
+        lines += [f"a, b = {named[0]!r}, {named[1]!r}",
+                  "relation = 'more common than' if counts[a] > counts[b] else "
+                  "'less common than' if counts[a] < counts[b] else 'the same frequency as'",
+                  "print(f'So {a!r} is {relation} {b!r}.')"]
     program = "import datetime, random, re\n" + "\n".join(lines)
     return LabelPlan(program, tuple(labels), patterns[0].count, patterns[0].label)
 
@@ -183,5 +189,6 @@ LABELLED = (
     "ran the code above: it labelled the items the question is about and counted the labels "
     "(its variables `items`, `sample` and `labels` stay in the REPL). Its output:\n{output}\n"
     "Answer the question from this output with FINAL(...): for a count, the number of the "
-    "label the question names; for the most or least common label, that label's name."
+    "label the question names; for the most or least common label, that label's name; for a "
+    "comparison of two labels, the words that compare them."
 )

@@ -173,10 +173,9 @@ def goal_preamble(goal: str) -> str:
             f"{clip(goal, 2_000)}\nAnswer only the request below, from what it gives you.")
 
 
-def schema_request(prompt: str, schema: str) -> str:
-    """A sub-call prompt asking for JSON that matches `schema`."""
-    return (f"{prompt}\n\nReply with one JSON value only, no prose, matching this JSON "
-            f"schema:\n{schema}")
+def schema_request(schema: str) -> str:
+    """The instruction of a sub-call that must answer with JSON matching `schema`."""
+    return f"Reply with one JSON value only, no prose, matching this JSON schema:\n{schema}"
 
 
 def schema_retry(problem: str) -> str:

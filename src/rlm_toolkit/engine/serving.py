@@ -140,22 +140,28 @@ class RequestServer:
             for p, r in zip(texts, reservations, strict=True)
         )))
 
-    def _messages(self, prompt: str) -> list[Message]:
-        """A sub-call's messages: the prompt, after the goal preamble under `pin_goal`."""
+    def _messages(self, prompt: str, schema: OutputSchema | None = None) -> list[Message]:
+        """A sub-call's messages: the prompt, after a system message with the goal preamble
+        (under `pin_goal`) and the schema to answer in. What is the same for every item of a
+        map comes first, so a server's prompt cache covers it."""
+        system = []
         goal = self.tree.goal
         if self.tree.config.pin_goal and goal.strip() and goal.strip() not in prompt:
-            return [{"role": "system", "content": prompts.goal_preamble(goal)},
-                    {"role": "user", "content": prompt}]
-        return [{"role": "user", "content": prompt}]
+            system.append(prompts.goal_preamble(goal))
+        if schema is not None:
+            system.append(prompts.schema_request(schema.describe()))
+        head: list[Message] = [{"role": "system", "content": "\n\n".join(system)}] if system \
+            else []
+        return [*head, {"role": "user", "content": prompt}]
 
     async def _one_llm(self, prompt: str, reservation: Reservation, opts: CompletionOptions,
                        schema: OutputSchema | None = None, label: str = "sub call") -> Any:
         tree, budget, sub = self.tree, self.tree.budget, self.tree.sub
-        if schema is not None:
-            prompt = prompts.schema_request(prompt, schema.describe())
         span = tree.trace.start("llm", label, self.step_span, model=sub.name,
                                 prompt=prompts.clip(prompt, TRACE_TEXT_LIMIT),
                                 prompt_chars=len(prompt))
+        if schema is not None:
+            span.attrs["schema"] = prompts.clip(schema.describe(), TRACE_TEXT_LIMIT)
         self.issued.append(span.span_id)  # made in item order: gather starts them in order
         window = sub.context_window
         tokens = estimate_tokens(prompt)
@@ -167,7 +173,7 @@ class RequestServer:
             )
             span.finish(error=message)
             return {"error": message}
-        messages = self._messages(prompt)
+        messages = self._messages(prompt, schema)
         try:
             completion = await tree.sub_complete(messages, opts)
         except ProviderError as exc:
