@@ -27,9 +27,10 @@ def test_a_schema_sub_call_returns_fields_by_attribute() -> None:
     result = make_rlm(root, sub).run(context=DOC, query=QUERY)
     assert "grew 3 percent | 4 | grew 3 percent" in root.requests[1][-1]["content"]
     assert result.answer == "3"
-    prompt = sub.requests[0][-1]["content"]
+    system, prompt = sub.requests[0][0]["content"], sub.requests[0][-1]["content"]
     assert prompt.startswith("Report 3: revenue grew 3 percent.")
-    assert '"percent":{"type":"integer"}' in prompt  # the schema reached the sub-model
+    # the schema reached the sub-model, before the prompt (a shared, cacheable head)
+    assert sub.requests[0][0]["role"] == "system" and '"percent":{"type":"integer"}' in system
     schema = sub.options[0].json_schema or {}  # the provider is asked for this JSON shape
     assert schema["properties"]["percent"] == {"type": "integer"}
 
