@@ -312,8 +312,9 @@ def test_per_loop_state_does_not_grow_over_many_loops() -> None:
 
 def test_default_policy_bounds_every_call() -> None:
     default = ResiliencePolicy()
-    assert default.total_timeout_s is not None and default.timeout_s is not None
-    assert default.first_token_timeout_s is not None
+    # a call with no deadline could hang a run forever: every default bounds it
+    assert default.total_timeout_s is not None and default.timeout_s is not None, default
+    assert default.first_token_timeout_s is not None, default
     assert default.max_retries + 1 <= 3
     with pytest.raises(ConfigError, match="total_timeout_s"):
         ResiliencePolicy(total_timeout_s=0)
