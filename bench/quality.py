@@ -36,8 +36,10 @@ KINDS = ("aggregation", "multihop", "oolong", "sniah", "unanswerable")
 RESULTS = ROOT / "bench" / "results"
 
 
-def methods_for(names: list[str], provider: Any, window: int, iterations: int) -> list[Method]:
-    """The methods by name, all on the same provider (root and sub model)."""
+def methods_for(names: list[str], provider: Any, window: int, iterations: int,
+                traces: str | None = None) -> list[Method]:
+    """The methods by name, all on the same provider (root and sub model); RLM runs write
+    their traces to `traces` when given."""
     out: list[Method] = []
     for name in names:
         if name == "direct":
@@ -49,7 +51,8 @@ def methods_for(names: list[str], provider: Any, window: int, iterations: int) -
         if any(s not in SMALL_STRATEGIES for s in off):
             raise SystemExit(f"unknown method {name!r}; use direct, rlm, rlm-none or "
                              f"rlm-no-<{'|'.join(SMALL_STRATEGIES)}>")
-        method = RLMMethod(provider, provider, max_iterations=iterations, small_model=True,
+        method = RLMMethod(provider, provider, max_iterations=iterations, trace_dir=traces,
+                           small_model=True,
                            small_strategies=tuple(s for s in SMALL_STRATEGIES if s not in off))
         method.name = name
         out.append(method)
@@ -77,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                         "32768, 16384 with --quick")
     parser.add_argument("--max-iterations", type=int, default=12)
     parser.add_argument("--out", default=str(RESULTS / "quality.jsonl"))
+    parser.add_argument("--traces", default=None,
+                        help="a folder for each RLM run's trace (JSONL, one file a task)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.methods = "8k", 2, "direct,rlm,rlm-none"
@@ -86,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     from rlm_toolkit.providers.local import LocalProvider
 
     provider = LocalProvider(args.model, n_ctx=args.window)
-    methods = methods_for(args.methods.split(","), provider, args.window, args.max_iterations)
+    methods = methods_for(args.methods.split(","), provider, args.window, args.max_iterations,
+                          args.traces)
     tasks = grid(args.kinds.split(","), parse_sizes(args.sizes), args.seeds)
     records = asyncio.run(run_bench(tasks, methods, args.out, total=len(tasks) * len(methods),
                                     progress=False, meta={"model": args.model}))

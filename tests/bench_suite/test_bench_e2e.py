@@ -257,3 +257,14 @@ def test_size_ranges_expand_to_powers_of_two() -> None:
         parse_sizes("16k..8k")
     with pytest.raises(ConfigError, match="bad size"):
         parse_sizes("lots")
+
+
+async def test_an_rlm_run_writes_its_trace_where_asked(tmp_path: Path) -> None:
+    llm = ScriptedLLM(lambda messages: "```repl\nprint(len(context))\n```")
+    method = RLMMethod(llm, depth=1, max_iterations=2, step_timeout_s=20,
+                       trace_dir=tmp_path / "traces")
+    task = generate("sniah", 1024, 0)
+    await run_bench([task], [method], tmp_path / "r.jsonl", progress=False)
+    (saved,) = (tmp_path / "traces").iterdir()
+    assert saved.name == f"{task.id}-rlm1.jsonl"
+    assert "print(len(context))" in saved.read_text()

@@ -4,8 +4,10 @@ window), and a plain map-reduce over chunks. Each turns a task into an answer pl
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ConfigError, ContextTooLong
@@ -70,10 +72,12 @@ class RLMMethod:
     """A recursive run through the public API: `RLM(...).arun(context=..., query=...)`."""
 
     def __init__(self, root: Provider, sub: Provider | None = None, *, depth: int = 1,
-                 max_iterations: int = 20, **config: Any) -> None:
+                 max_iterations: int = 20, trace_dir: str | os.PathLike[str] | None = None,
+                 **config: Any) -> None:
         self.name = f"rlm{depth}" + ("+verify" if config.get("verify") else "")
         self.root, self.sub, self.depth = root, sub, depth
         self.max_iterations = max_iterations
+        self.trace_dir = None if trace_dir is None else Path(trace_dir)
         self.config = config
 
     async def run(self, task: Task) -> MethodOutput:
@@ -83,6 +87,9 @@ class RLMMethod:
                            **self.config)
         rlm = RLM(root=self.root, sub=self.sub or self.root, config=config)
         result = await rlm.arun(context=task.context, query=task.question)
+        if self.trace_dir is not None:
+            self.trace_dir.mkdir(parents=True, exist_ok=True)
+            result.trace.save(self.trace_dir / f"{task.id}-{self.name}.jsonl")
         usage = result.usage
         status = getattr(result.status, "value", result.status)
         return MethodOutput(
