@@ -83,6 +83,16 @@ def test_a_comparison_of_two_labels_is_spelled_out() -> None:
         "So 'number' is less common than 'person'." in shown
 
 
+def test_not_found_after_the_counts_is_sent_back_once_with_them() -> None:
+    root = ScriptedLLM([repl("FINAL(NOT_FOUND)"), repl("FINAL(NOT_FOUND)")], name=SMALL)
+    result = make_rlm(root, ScriptedLLM(labeller)).run(
+        context=TEXT, query="Which label is the least common among the instances?")
+    told = root.requests[1][-1]["content"]
+    assert "NOT_FOUND is not the answer" in told
+    assert "Most common: person. Least common: number." in told
+    assert result.found is False and len(root.requests) == 2  # told once, then accepted
+
+
 def test_past_the_sub_call_budget_a_sample_is_labelled_and_the_counts_are_estimates() -> None:
     root = ScriptedLLM([repl("FINAL(5)")], name=SMALL)
     sub = ScriptedLLM(labeller)

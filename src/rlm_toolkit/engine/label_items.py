@@ -192,3 +192,10 @@ LABELLED = (
     "label the question names; for the most or least common label, that label's name; for a "
     "comparison of two labels, the words that compare them."
 )
+
+#: Sent back once when the model answers NOT_FOUND after the host printed the label counts.
+TABLE_ANSWERS = (
+    "NOT_FOUND is not the answer: the host labelled the items and its counts answer the "
+    "question:\n{output}\nAnswer with FINAL(...) from these lines (a label's name, a number, "
+    "or the words that compare two labels)."
+)

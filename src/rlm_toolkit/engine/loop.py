@@ -28,7 +28,7 @@ from ..sandbox import StepResult, Worker, WorkerOptions
 from ..sandbox.worker.channel import decode_value
 from ..sandbox.worker.helpers import Source, source_of
 from ..trace import Span
-from . import count_items, guards, prompts
+from . import count_items, guards, label_items, prompts
 from .citations import Citation, auto_cite, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
@@ -249,6 +249,7 @@ class Run:
         span = self.tree.trace.start("iteration", "host step: label the items", run_span,
                                      host_step="label_items")
         step = await self._run_code(worker, plan.program, span, 0)
+        self.state.label_table = step_output(step).strip()
         reply = f"```repl\n{plan.program}\n```"
         feedback = plan.message(format_step(step, self.tree.config.max_output_chars))
         span.finish(response=reply)
@@ -324,8 +325,9 @@ class Run:
         return unstuck_message(self.source.text, state.codes, left)
 
     def _small_check(self, outcome: StepOutcome) -> str | None:
-        """The small-model checks of a final (each once a run): NOT_FOUND while the data
-        mentions the question's subject, the worked example's answer, names never seen, the
+        """The small-model checks of a final (each once a run): NOT_FOUND after the host
+        printed the label counts that answer it, NOT_FOUND while the data mentions the
+        question's subject, the worked example's answer, names never seen, the
         question's subject given as its answer, a number read from the line about another
         key, a count over the text's items that never read them, an answer not of the kind asked (a middle hop), and a value copied from the data
         for a question whose subject the data never mentions."""
@@ -333,6 +335,9 @@ class Run:
         strategies = self.tree.config.small_strategies
         used = state.small_checks_used
         if is_not_found(final):
+            if state.label_table and "label-table" not in used:
+                used.add("label-table")
+                return label_items.TABLE_ANSWERS.format(output=state.label_table)
             if "answer_kind" in strategies and "unheeded" not in used and \
                     (told := guards.unheeded_subject(self.query, self.source_text)):
                 used.add("unheeded")

@@ -44,6 +44,7 @@ class RunState:
         last_output: what the latest code step printed (to see an unchanged output).
         small_checks_used: the small-model answer checks that fired already (once each).
         count_plan: a count over the text's items that the host runs next (set by a check).
+        label_table: what the host's labelling step printed (the label counts), if it ran.
     """
 
     code_ran: bool = False
@@ -67,6 +68,7 @@ class RunState:
     last_output: str = ""
     small_checks_used: set[str] = field(default_factory=set)
     count_plan: CountPlan | None = None
+    label_table: str = ""
 
     def saw(self, output: str) -> None:
         """Record output the model is shown."""
