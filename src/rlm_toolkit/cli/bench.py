@@ -154,10 +154,9 @@ def _methods(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     for name in _list(args.methods):
         kind, depth = parse_method(name)
         if kind == "rlm":
-            verify = {"verify": True} if wants_verify(name) else {}
             methods.append(RLMMethod(root, sub, depth=depth or 0,
                                      max_iterations=args.max_iterations,
-                                     timeout_s=args.timeout, **verify))
+                                     timeout_s=args.timeout, verify=wants_verify(name)))
         elif kind == "direct":
             methods.append(DirectMethod(root, window=args.window, max_tokens=args.max_tokens,
                                         timeout_s=args.timeout,
