@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rlm_toolkit import RLMConfig
-from rlm_toolkit.engine import guards
+from rlm_toolkit.engine import choices, guards
 from rlm_toolkit.engine.direct import DIRECT_SYSTEM, choose_route
 from rlm_toolkit.engine.prompts_small import EXAMPLE_VALUES, SMALL_SYSTEM_PROMPT
 from rlm_toolkit.errors import ConfigError, ProviderError
@@ -82,6 +82,45 @@ def test_a_count_question_needs_a_number() -> None:
     result = make_rlm(root).run(context=REVIEWS, query="How many reviews say the lamp failed?")
     assert result.answer == "6"
     assert "asks for a number" in told(root, 2)
+
+
+COMPARE = ("Is the label 'late' more common than, less common than, or the same frequency as "
+           "the label 'fine'? Answer with exactly one of: more common than, less common than, "
+           "same frequency as.")
+
+
+def test_an_answer_outside_the_questions_list_is_sent_back_once() -> None:
+    root = ScriptedLLM([repl('print("late: 6, fine: 24")'), repl("FINAL(6)"),
+                        repl('FINAL("less common than")')], name=SMALL)
+    result = make_rlm(root).run(context=REVIEWS, query=COMPARE)
+    assert "asks for exactly one of: more common than, less common than, same frequency as. " \
+        "FINAL(6) is not one of them" in told(root, 2)
+    assert result.answer == "less common than"
+    stubborn = ScriptedLLM([repl('print("late: 6")'), repl("FINAL(6)"), repl("FINAL(6)")],
+                           name=SMALL)
+    assert make_rlm(stubborn).run(context=REVIEWS, query=COMPARE).answer == "6"
+    assert len(stubborn.requests) == 3  # told once, then accepted
+
+
+@pytest.mark.parametrize(("query", "listed"), [
+    (COMPARE, ["more common than", "less common than", "same frequency as"]),
+    ("Did it rain? Answer yes or no.", ["yes", "no"]),
+    ("Which team won? Answer with one of: 'Red Lions', 'Blue Sharks' or 'Green Owls'.",
+     ["Red Lions", "Blue Sharks", "Green Owls"]),
+    ("Reply with exactly one of: low, medium or high", ["low", "medium", "high"]),
+    ("Which label is the most common? Answer with the label name only.", None),
+    ("How many reviews are late?", None),
+])
+def test_the_answers_a_question_lists(query: str, listed: list[str] | None) -> None:
+    assert choices.listed_choices(query) == listed
+
+
+@pytest.mark.parametrize(("answer", "passes"), [
+    ("less common than", True), ("'late' is less common than 'fine'", True),
+    ("Less Common Than.", True), ("132", False), ("more common than or less common than", False),
+])
+def test_an_answer_gives_exactly_one_listed_choice(answer: str, passes: bool) -> None:
+    assert (choices.outside_choices(COMPARE, answer) is None) is passes
 
 
 def test_the_worked_examples_answer_is_refused() -> None:

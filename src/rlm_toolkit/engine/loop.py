@@ -28,7 +28,7 @@ from ..sandbox import StepResult, Worker, WorkerOptions
 from ..sandbox.worker.channel import decode_value
 from ..sandbox.worker.helpers import Source, source_of
 from ..trace import Span
-from . import count_items, guards, label_items, prompts
+from . import choices, count_items, guards, label_items, prompts
 from .citations import Citation, auto_cite, check_citations, place_in_parent
 from .context import PreparedContext, check_memory_limit, prepare_context_async
 from .grounding import Verdict, VerifyRequest, is_not_found, rejection_feedback
@@ -327,10 +327,11 @@ class Run:
     def _small_check(self, outcome: StepOutcome) -> str | None:
         """The small-model checks of a final (each once a run): NOT_FOUND after the host
         printed the label counts that answer it, NOT_FOUND while the data mentions the
-        question's subject, the worked example's answer, names never seen, the
-        question's subject given as its answer, a number read from the line about another
-        key, a count over the text's items that never read them, an answer not of the kind asked (a middle hop), and a value copied from the data
-        for a question whose subject the data never mentions."""
+        question's subject, the worked example's answer, an answer outside the question's own
+        list of answers, names never seen, the question's subject given as its answer, a
+        number read from the line about another key, a count over the text's items that never
+        read them, an answer not of the kind asked (a middle hop), and a value copied from the
+        data for a question whose subject the data never mentions."""
         state, final = self.state, outcome.final or ""
         strategies = self.tree.config.small_strategies
         used = state.small_checks_used
@@ -347,6 +348,10 @@ class Run:
                 guards.repeats_example(final, EXAMPLE_VALUES):
             used.add("example")
             return guards.EXAMPLE_ANSWER
+        if "answer_kind" in strategies and "choices" not in used and \
+                (told := choices.outside_choices(self.query, final)):
+            used.add("choices")
+            return told
         if "leak_guard" in strategies and "names" not in used:
             seen = outcome.seen_before if outcome.final_code else state.seen
             names = guards.unseen_names(final, [seen, self.query], self.source_text)

@@ -1,0 +1,59 @@
+"""The answers a question allows when it lists them ("Answer with exactly one of: more
+common than, less common than, same frequency as.", "Answer yes or no."), and the check that
+a final answer gives one of them.
+
+A small model handed a table of counts for a comparison answered with a count; a question
+that lists its answers makes that mistake cheap to catch.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LISTED = re.compile(
+    r"\b(?:answer|reply|respond)\s+(?:only\s+)?with\s+(?:exactly\s+|only\s+)?one\s+of"
+    r"(?:\s+these|\s+the\s+following)?\s*:\s*(?P<list>[^\n?]+)",
+    re.IGNORECASE)
+_YES_NO = re.compile(r"\b(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?"
+                     r"['\"]?yes['\"]?\s+or\s+['\"]?no['\"]?\b", re.IGNORECASE)
+MAX_CHOICES = 12
+MAX_CHOICE_WORDS = 6
+
+
+def listed_choices(query: str) -> list[str] | None:
+    """The answers the question lists, in its order; None when it lists none."""
+    if _YES_NO.search(query):
+        return ["yes", "no"]
+    m = _LISTED.search(query)
+    if m is None:
+        return None
+    raw = re.split(r"\.(?:\s|$)", m.group("list"), maxsplit=1)[0]
+    quoted = [a or b for a, b in re.findall(r"'([^']+)'|\"([^\"]+)\"", raw)]
+    names = quoted if len(quoted) >= 2 else \
+        [p.strip() for p in re.split(r",|\s+or\s+", raw)]
+    names = [re.sub(r"^(?:or|and)\s+", "", n).strip(" '\"") for n in names]
+    names = [n for n in names if n]
+    if 2 <= len(names) <= MAX_CHOICES and all(len(n.split()) <= MAX_CHOICE_WORDS for n in names):
+        return names
+    return None
+
+
+def given_choices(answer: str, choices: list[str]) -> list[str]:
+    """The listed answers that `answer` gives (whole words, any case)."""
+    low = answer.lower()
+    return [c for c in choices if re.search(rf"(?<!\w){re.escape(c.lower())}(?!\w)", low)]
+
+
+def outside_choices(query: str, answer: str) -> str | None:
+    """Feedback when the question lists its answers and `answer` gives none of them, or
+    several; None when it gives exactly one, or the question lists none."""
+    choices = listed_choices(query)
+    if choices is None or len(given_choices(answer, choices)) == 1:
+        return None
+    return NOT_A_CHOICE.format(choices=", ".join(choices), answer=answer.strip()[:80])
+
+
+NOT_A_CHOICE = (
+    "The question asks for exactly one of: {choices}. FINAL({answer}) is not one of them. "
+    "Answer with FINAL(...) holding the one of them that the output you were shown supports."
+)
