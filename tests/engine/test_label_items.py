@@ -93,6 +93,13 @@ def test_not_found_after_the_counts_is_sent_back_once_with_them() -> None:
     assert result.found is False and len(root.requests) == 2  # told once, then accepted
 
 
+def test_the_label_the_counts_name_is_taken_without_a_missing_subject_check() -> None:
+    root = ScriptedLLM([repl('FINAL("number")')], name=SMALL)
+    result = make_rlm(root, ScriptedLLM(labeller)).run(
+        context=TEXT, query="Which label is the least common among the instances above?")
+    assert result.answer == "number" and len(root.requests) == 1
+
+
 def test_past_the_sub_call_budget_a_sample_is_labelled_and_the_counts_are_estimates() -> None:
     root = ScriptedLLM([repl("FINAL(5)")], name=SMALL)
     sub = ScriptedLLM(labeller)

@@ -227,7 +227,7 @@ mentioned mention say says said word words exactly please today currently kept k
 called named known most least more less same each every some other total count whole
 single short long first last given written stated line lines shown show value values
 provided following passage story article book novel file input excerpt paragraph chapter
-section page sentence
+section page sentence among between within common frequent frequency often
 """
 _NOT_SUBJECT = frozenset(_NOT_SUBJECT_WORDS.split()) | frozenset(_PLACE_WORDS)
 

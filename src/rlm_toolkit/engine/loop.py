@@ -384,7 +384,8 @@ class Run:
             if hop is not None:
                 used.add("unlinked-again" if again else "unlinked")
                 return hop
-        if "abstain" in strategies and "absent" not in used and self._found_citations(outcome):
+        if "abstain" in strategies and "absent" not in used and not state.label_table and \
+                self._found_citations(outcome):  # a label table's answer is no copied line
             missing = guards.absent_terms(self.query, self.source_text)
             if missing:  # a value copied from a line about something else
                 used.add("absent")
