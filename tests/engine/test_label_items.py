@@ -51,6 +51,7 @@ def test_the_host_labels_every_item_before_the_model_answers() -> None:
     assert "12 items of 12; labelled 12 (0 could not be labelled):\nperson: 5\nplace: 4\nnumber: 3\n" \
         "Most common: person. Least common: number.\nThe question names 'person': 5" in shown
     assert "labelled the items the question is about" in shown
+    assert label_items.ANSWER_COUNT in shown  # which printed line answers this question
     host = [s for s in result.trace.spans("iteration") if s.attrs.get("host_step")]
     assert len(host) == 1 and host[0].name == "host step: label the items"
     codes = [s.attrs.get("code", "") for s in result.trace.spans("code")]
@@ -81,6 +82,7 @@ def test_a_comparison_of_two_labels_is_spelled_out() -> None:
     shown = first_prompt(root)
     assert "The question names 'number': 3\nThe question names 'person': 5\n" \
         "So 'number' is less common than 'person'." in shown
+    assert label_items.ANSWER_COMPARE in shown
 
 
 def test_not_found_after_the_counts_is_sent_back_once_with_them() -> None:
@@ -108,6 +110,7 @@ def test_past_the_sub_call_budget_a_sample_is_labelled_and_the_counts_are_estima
     assert sub.calls == 6  # the budget's room, the rest left to the model
     shown = first_prompt(root)
     assert "12 items of 12; labelled 6 (0 could not be labelled):" in shown
+    assert "answer with the label's name from the line 'Most common: ...'" in shown
     estimates = re.findall(r"(\w+): about (\d+) \(estimated from (\d+) in the sample\)", shown)
     assert len(estimates) == 3
     assert all(int(about) == round(int(n) * 2) for _, about, n in estimates)

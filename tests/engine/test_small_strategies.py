@@ -90,11 +90,13 @@ COMPARE = ("Is the label 'late' more common than, less common than, or the same 
 
 
 def test_an_answer_outside_the_questions_list_is_sent_back_once() -> None:
-    root = ScriptedLLM([repl('print("late: 6, fine: 24")'), repl("FINAL(6)"),
+    shown = "late: 6\\nfine: 24\\nSo 'late' is less common than 'fine'."
+    root = ScriptedLLM([repl(f'print("{shown}")'), repl("FINAL(6)"),
                         repl('FINAL("less common than")')], name=SMALL)
     result = make_rlm(root).run(context=REVIEWS, query=COMPARE)
     assert "asks for exactly one of: more common than, less common than, same frequency as. " \
         "FINAL(6) is not one of them" in told(root, 2)
+    assert "The output said:\nSo 'late' is less common than 'fine'." in told(root, 2)
     assert result.answer == "less common than"
     stubborn = ScriptedLLM([repl('print("late: 6")'), repl("FINAL(6)"), repl("FINAL(6)")],
                            name=SMALL)

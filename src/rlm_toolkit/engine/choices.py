@@ -44,16 +44,26 @@ def given_choices(answer: str, choices: list[str]) -> list[str]:
     return [c for c in choices if re.search(rf"(?<!\w){re.escape(c.lower())}(?!\w)", low)]
 
 
-def outside_choices(query: str, answer: str) -> str | None:
+def outside_choices(query: str, answer: str, seen: str = "") -> str | None:
     """Feedback when the question lists its answers and `answer` gives none of them, or
-    several; None when it gives exactly one, or the question lists none."""
+    several; None when it gives exactly one, or the question lists none. The lines of `seen`
+    (the output the model was shown) that give exactly one of them are quoted."""
     choices = listed_choices(query)
     if choices is None or len(given_choices(answer, choices)) == 1:
         return None
-    return NOT_A_CHOICE.format(choices=", ".join(choices), answer=answer.strip()[:80])
+    told = NOT_A_CHOICE.format(choices=", ".join(choices), answer=answer.strip()[:80])
+    lines = [line.strip() for line in seen.splitlines()
+             if len(line.strip()) <= MAX_QUOTED_CHARS and len(given_choices(line, choices)) == 1]
+    if lines:
+        told += SHOWN.format(lines="\n".join(lines[-MAX_QUOTED_LINES:]))
+    return told
 
 
+#: The output lines quoted with the feedback: the last few, each short.
+MAX_QUOTED_LINES = 3
+MAX_QUOTED_CHARS = 200
 NOT_A_CHOICE = (
     "The question asks for exactly one of: {choices}. FINAL({answer}) is not one of them. "
     "Answer with FINAL(...) holding the one of them that the output you were shown supports."
 )
+SHOWN = " The output said:\n{lines}"

@@ -99,11 +99,13 @@ class LabelPlan:
     labels: tuple[str, ...]
     items: int
     item_label: str
+    hint: str = ""
 
     def message(self, output: str) -> str:
         """What the model is told: what the host ran and why, its output, what to do next."""
         return LABELLED.format(items=self.items, item=self.item_label,
-                               output=output.strip() or "(nothing printed)")
+                               output=output.strip() or "(nothing printed)",
+                               hint=self.hint or ANSWER_ANY)
 
 
 def named_labels(query: str, labels: list[str]) -> list[str]:
@@ -181,16 +183,38 @@ def label_plan(query: str, source: str, max_labelled: int | None = None) -> Labe
                   "'less common than' if counts[a] < counts[b] else 'the same frequency as'",
                   "print(f'So {a!r} is {relation} {b!r}.')"]
     program = "import datetime, random, re\n" + "\n".join(lines)
-    return LabelPlan(program, tuple(labels), patterns[0].count, patterns[0].label)
+    return LabelPlan(program, tuple(labels), patterns[0].count, patterns[0].label,
+                     answer_hint(query, named))
+
+
+def answer_hint(query: str, named: list[str]) -> str:
+    """Which printed line answers the question: the comparison for two named labels, the
+    most/least common line for an extreme, the named label's count otherwise."""
+    if len(named) == 2:
+        return ANSWER_COMPARE
+    if extreme := _EXTREME.search(query):
+        return ANSWER_EXTREME.format(which=extreme.group(1).capitalize())
+    return ANSWER_COUNT if len(named) == 1 else ""
+
+
+_EXTREME = re.compile(r"\b(most|least)\b", re.IGNORECASE)
+ANSWER_ANY = (
+    "for a count, the number of the label the question names; for the most or least common "
+    "label, that label's name; for a comparison of two labels, the words that compare them."
+)
+ANSWER_COMPARE = (
+    "the question compares two labels, so answer with the words that compare them in the "
+    "line that starts 'So', not a count."
+)
+ANSWER_EXTREME = "answer with the label's name from the line '{which} common: ...'."
+ANSWER_COUNT = "answer with the number from the line 'The question names ...'."
 
 
 LABELLED = (
     "The question is about the labels of the text's {items} items (like {item!r}), so the host "
     "ran the code above: it labelled the items the question is about and counted the labels "
     "(its variables `items`, `sample` and `labels` stay in the REPL). Its output:\n{output}\n"
-    "Answer the question from this output with FINAL(...): for a count, the number of the "
-    "label the question names; for the most or least common label, that label's name; for a "
-    "comparison of two labels, the words that compare them."
+    "Answer the question from this output with FINAL(...): {hint}"
 )
 
 #: Sent back once when the model answers NOT_FOUND after the host printed the label counts.

@@ -349,7 +349,7 @@ class Run:
             used.add("example")
             return guards.EXAMPLE_ANSWER
         if "answer_kind" in strategies and "choices" not in used and \
-                (told := choices.outside_choices(self.query, final)):
+                (told := choices.outside_choices(self.query, final, state.seen)):
             used.add("choices")
             return told
         if "leak_guard" in strategies and "names" not in used:
