@@ -38,10 +38,11 @@ def listed_choices(query: str) -> list[str] | None:
     return None
 
 
-def given_choices(answer: str, choices: list[str]) -> list[str]:
-    """The listed answers that `answer` gives (whole words, any case)."""
-    low = answer.lower()
-    return [c for c in choices if re.search(rf"(?<!\w){re.escape(c.lower())}(?!\w)", low)]
+def phrases_in(text: str, phrases: list[str]) -> list[str]:
+    """The phrases `text` holds as whole words (any case), in the order it names them."""
+    found = [(m.start(), phrase) for phrase in phrases
+             if (m := re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE))]
+    return [phrase for _, phrase in sorted(found)]
 
 
 def outside_choices(query: str, answer: str, seen: str = "") -> str | None:
@@ -49,11 +50,11 @@ def outside_choices(query: str, answer: str, seen: str = "") -> str | None:
     several; None when it gives exactly one, or the question lists none. The lines of `seen`
     (the output the model was shown) that give exactly one of them are quoted."""
     choices = listed_choices(query)
-    if choices is None or len(given_choices(answer, choices)) == 1:
+    if choices is None or len(phrases_in(answer, choices)) == 1:
         return None
     told = NOT_A_CHOICE.format(choices=", ".join(choices), answer=answer.strip()[:80])
     lines = [line.strip() for line in seen.splitlines()
-             if len(line.strip()) <= MAX_QUOTED_CHARS and len(given_choices(line, choices)) == 1]
+             if len(line.strip()) <= MAX_QUOTED_CHARS and len(phrases_in(line, choices)) == 1]
     if lines:
         told += SHOWN.format(lines="\n".join(lines[-MAX_QUOTED_LINES:]))
     return told

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ..sandbox.worker.helpers import item_patterns
+from .choices import phrases_in
 from .context import ITEM_SCAN_CHARS
 
 #: Where a text declares its labels: "... one of these labels: a, b, c." (first 4,000 chars).
@@ -99,20 +100,12 @@ class LabelPlan:
     labels: tuple[str, ...]
     items: int
     item_label: str
-    hint: str = ""
+    hint: str
 
     def message(self, output: str) -> str:
         """What the model is told: what the host ran and why, its output, what to do next."""
         return LABELLED.format(items=self.items, item=self.item_label,
-                               output=output.strip() or "(nothing printed)",
-                               hint=self.hint or ANSWER_ANY)
-
-
-def named_labels(query: str, labels: list[str]) -> list[str]:
-    """The labels the question names, in its order."""
-    found = [(m.start(), label) for label in labels
-             if (m := re.search(rf"(?<!\w){re.escape(label)}(?!\w)", query, re.IGNORECASE))]
-    return [label for _, label in sorted(found)]
+                               output=output.strip() or "(nothing printed)", hint=self.hint)
 
 
 def asks_about_labels(query: str, labels: list[str]) -> bool:
@@ -174,7 +167,7 @@ def label_plan(query: str, source: str, max_labelled: int | None = None) -> Labe
               "top = [name for name in names if counts[name] == counts[ranked[0]]]",
               "low = [name for name in names if counts[name] == counts[ranked[-1]]]",
               "print(f\"Most common: {' and '.join(top)}. Least common: {' and '.join(low)}.\")"]
-    named = named_labels(query, labels)
+    named = phrases_in(query, labels)  # the labels the question names, in its order
     for name in named:
         lines.append(f"print('The question names ' + repr({name!r}) + ': ' + shown({name!r}))")
     if len(named) == 2:
@@ -189,12 +182,12 @@ def label_plan(query: str, source: str, max_labelled: int | None = None) -> Labe
 
 def answer_hint(query: str, named: list[str]) -> str:
     """Which printed line answers the question: the comparison for two named labels, the
-    most/least common line for an extreme, the named label's count otherwise."""
+    most/least common line for an extreme, the named label's count, else all three."""
     if len(named) == 2:
         return ANSWER_COMPARE
     if extreme := _EXTREME.search(query):
         return ANSWER_EXTREME.format(which=extreme.group(1).capitalize())
-    return ANSWER_COUNT if len(named) == 1 else ""
+    return ANSWER_COUNT if len(named) == 1 else ANSWER_ANY
 
 
 _EXTREME = re.compile(r"\b(most|least)\b", re.IGNORECASE)
