@@ -75,7 +75,7 @@ def test_items_scale_modestly_with_size() -> None:
 def test_gold_is_the_number_of_reviews_with_the_asked_label(seed: int) -> None:
     task = generate("aggregation", 8192, seed)
     asked = QUESTION.fullmatch(task.question)
-    assert asked is not None
+    assert asked is not None, f"the question is not in the documented form: {task.question!r}"
     total, domain, label = int(asked.group(1)), asked.group(2), asked.group(3)
     found = [(int(m.group(1)), m.group(2), m.start()) for m in REVIEW.finditer(task.context)]
     items = task.verify["items"]

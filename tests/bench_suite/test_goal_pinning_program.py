@@ -24,7 +24,7 @@ CONTEXT = ("Filler about the weather. " * 100 + "The Bronze Lantern was moved to
 def load_bench() -> ModuleType:
     path = Path(__file__).parents[2] / "bench" / "goal_pinning.py"
     spec = importlib.util.spec_from_file_location("goal_pinning_bench", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None and spec.loader is not None, f"cannot load {path}"
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -184,7 +184,7 @@ def test_disk_fills_stop_at_the_scratch_quota(attack: Attack, tier: str) -> None
             used = -1
             if tier == "bwrap":  # the files are still open: the jail's tmpfs, from the host
                 jailed = quota.jail_scratch(scratch)
-                assert jailed is not None
+                assert jailed is not None, "the host cannot find the jail's scratch tmpfs"
                 fs = os.statvfs(jailed)
                 used = (fs.f_blocks - fs.f_bfree) * fs.f_frsize
                 assert fs.f_blocks * fs.f_frsize == 16 * MIB

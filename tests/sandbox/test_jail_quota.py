@@ -212,7 +212,7 @@ async def test_the_scratch_byte_quota_holds_and_the_next_step_starts_clean(tier:
             assert "REFUSED 16 28" in step.stdout or "REFUSED" not in step.stdout, step.stdout
             assert os.listdir(host_scratch) == []  # nothing reached the host's disk
             jailed = quota.jail_scratch(host_scratch)  # the jail's tmpfs, seen from the host
-            assert jailed is not None
+            assert jailed is not None, "the jail's scratch tmpfs is not visible from the host"
             assert 0 < quota.scratch_usage(host_scratch, 1 << 40, 1 << 30).bytes <= 16 * MIB
             fs = os.statvfs(jailed)
             assert fs.f_blocks * fs.f_frsize == 16 * MIB

@@ -59,7 +59,7 @@ def test_a_jail_stopped_and_left_half_killed_ends_with_its_namespace_init() -> N
 
     async def main() -> None:
         async with Worker("ctx", WorkerOptions(sandbox="bwrap")) as worker:
-            assert worker.pid is not None
+            assert worker.pid is not None, "a started jailed worker has a host pid to stop"
             pids = proctree.stop(worker.pid)  # the whole jail stopped, as between steps
             inits = [pid for pid in pids if proctree.is_namespace_init(pid)]
             assert len(inits) == 1 and inits[0] != worker.pid
